@@ -1,0 +1,61 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { infraConfigFromEnv } from '../scripts/infra/config.ts';
+
+// docker-compose.yml cannot run on a machine without Docker; this keeps it honest against
+// the local stack (same ports, same versions, same variable names) and against services/.
+const root = join(import.meta.dirname, '..');
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
+  services: Record<string, { image?: string; ports?: string[]; environment?: Record<string, string> }>;
+};
+const local = infraConfigFromEnv({}, root);
+
+function hostPorts(name: string): number[] {
+  return (compose.services[name]?.ports ?? []).map((p) => Number(p.split(':')[0]));
+}
+
+describe('docker-compose.yml', () => {
+  it('publishes the same host ports as the local stack', () => {
+    expect(hostPorts('kafka')).toContain(local.kafka.port);
+    expect(hostPorts('registry')).toContain(local.registry.port);
+    expect(hostPorts('redis')).toContain(Number(new URL(local.redisUrl).port));
+  });
+
+  it('runs the same Kafka and registry versions as the local stack', () => {
+    expect(compose.services.kafka?.image).toBe(`apache/kafka:${local.kafka.version}`);
+    expect(compose.services.registry?.image).toBe(`apicurio/apicurio-registry:${local.registry.version}`);
+  });
+
+  it('advertises the host listener on the local broker port', () => {
+    expect(compose.services.kafka?.environment?.KAFKA_ADVERTISED_LISTENERS).toContain(
+      `127.0.0.1:${local.kafka.port}`,
+    );
+  });
+
+  it('has an entry, with the shared environment, for every service in services/', () => {
+    const dir = join(root, 'services');
+    const services = readdirSync(dir).filter((s) => existsSync(join(dir, s, 'src/main.ts')));
+    for (const s of services) {
+      const entry = compose.services[s];
+      expect(entry, `docker-compose.yml has no service "${s}"`).toBeDefined();
+      expect(entry?.environment?.KAFKA_BROKERS).toBe('kafka:9092');
+      expect(entry?.environment?.REDIS_URL).toBe('redis://redis:6379');
+    }
+  });
+
+  it('has Prometheus scrape every service', () => {
+    const prom = parse(readFileSync(join(root, 'deploy/prometheus/prometheus.yml'), 'utf8')) as {
+      scrape_configs: { static_configs: { targets: string[] }[] }[];
+    };
+    const targets = prom.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets));
+    const dir = join(root, 'services');
+    for (const s of readdirSync(dir).filter((d) => existsSync(join(dir, d, 'src/main.ts')))) {
+      expect(
+        targets.some((t) => t.startsWith(`${s}:`)),
+        `prometheus.yml does not scrape ${s}`,
+      ).toBe(true);
+    }
+  });
+});
