@@ -12,6 +12,12 @@ const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as
 };
 const local = infraConfigFromEnv({}, root);
 
+function serviceDirs(): string[] {
+  const dir = join(root, 'services');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir).filter((s) => existsSync(join(dir, s, 'src/main.ts')));
+}
+
 function hostPorts(name: string): number[] {
   return (compose.services[name]?.ports ?? []).map((p) => Number(p.split(':')[0]));
 }
@@ -35,9 +41,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('has an entry, with the shared environment, for every service in services/', () => {
-    const dir = join(root, 'services');
-    const services = readdirSync(dir).filter((s) => existsSync(join(dir, s, 'src/main.ts')));
-    for (const s of services) {
+    for (const s of serviceDirs()) {
       const entry = compose.services[s];
       expect(entry, `docker-compose.yml has no service "${s}"`).toBeDefined();
       expect(entry?.environment?.KAFKA_BROKERS).toBe('kafka:9092');
@@ -50,8 +54,7 @@ describe('docker-compose.yml', () => {
       scrape_configs: { static_configs: { targets: string[] }[] }[];
     };
     const targets = prom.scrape_configs.flatMap((c) => c.static_configs.flatMap((s) => s.targets));
-    const dir = join(root, 'services');
-    for (const s of readdirSync(dir).filter((d) => existsSync(join(dir, d, 'src/main.ts')))) {
+    for (const s of serviceDirs()) {
       expect(
         targets.some((t) => t.startsWith(`${s}:`)),
         `prometheus.yml does not scrape ${s}`,

@@ -1,0 +1,81 @@
+import { LeadScorerError } from '@leadscorer/errors';
+import { z } from 'zod';
+
+/**
+ * Service configuration comes from the environment, is read once in main.ts and validated
+ * here. A bad value stops the service with the variable named; secrets are never echoed.
+ */
+const SECRET = /PASSWORD|SECRET|TOKEN|KEY$/;
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const csv = z
+  .string()
+  .min(1)
+  .transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const commonEnvSchema = z.object({
+  KAFKA_BROKERS: csv.default(['127.0.0.1:19092']),
+  KAFKA_CLIENT_ID: z.string().min(1).optional(),
+  KAFKA_SSL: bool.default(false),
+  KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
+  KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
+  KAFKA_SASL_USERNAME: z.string().min(1).optional(),
+  KAFKA_SASL_PASSWORD: z.string().min(1).optional(),
+  SCHEMA_REGISTRY_URL: z.url().default('http://127.0.0.1:18081/apis/ccompat/v7'),
+  SCHEMA_REGISTRY_USERNAME: z.string().min(1).optional(),
+  SCHEMA_REGISTRY_PASSWORD: z.string().min(1).optional(),
+  REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\//, 'must start with redis:// or rediss://')
+    .default('redis://127.0.0.1:6379'),
+  /** host:port list; when set, Redis is a Cluster and REDIS_URL is ignored. */
+  REDIS_CLUSTER_NODES: csv.optional(),
+  REDIS_USERNAME: z.string().min(1).optional(),
+  REDIS_PASSWORD: z.string().min(1).optional(),
+  REDIS_TLS: bool.default(false),
+  /** Namespace of every Redis key; lets several deployments (or tests) share one Redis. */
+  REDIS_KEY_PREFIX: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{0,31}$/, 'lower-case letters, digits, dot, dash or underscore (max 32)')
+    .default('ls'),
+  MODEL_FILE: z.string().min(1).default('models/default.yaml'),
+  HTTP_PORT: int(0, 65_535).default(9464),
+  HTTP_HOST: z.string().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  SHUTDOWN_TIMEOUT_MS: int(1_000, 600_000).default(25_000),
+});
+
+export type CommonEnv = z.infer<typeof commonEnvSchema>;
+
+export function loadEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv): z.infer<S> {
+  // Empty strings mean "unset": Kubernetes manifests often template optional values as "".
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (result.success) return result.data;
+  const lines = result.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    const raw = cleaned[name];
+    const shown = raw === undefined ? 'unset' : SECRET.test(name) ? '<redacted>' : JSON.stringify(raw);
+    return `${name}: ${issue.message} (got ${shown})`;
+  });
+  throw new LeadScorerError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`);
+}
+
+/** Cross-field rules zod object shapes cannot say alone. */
+export function checkCommon(env: CommonEnv): CommonEnv {
+  if (env.KAFKA_SASL_MECHANISM && !(env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD)) {
+    throw new LeadScorerError(
+      'CONFIG_INVALID',
+      'invalid configuration:\n  KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set',
+    );
+  }
+  return env;
+}

@@ -1,0 +1,13 @@
+export { backoffMs } from './backoff.ts';
+export { createKafka, createRedis, type RedisClient } from './clients.ts';
+export { type CommonEnv, checkCommon, commonEnvSchema, loadEnv } from './config.ts';
+export {
+  type BatchProcessor,
+  type InboundMessage,
+  KafkajsSource,
+  type KafkajsSourceOptions,
+  type MessageSource,
+} from './consumer.ts';
+export { type OpsServer, type Route, startOpsServer } from './http.ts';
+export { createLogger, type Logger } from './logger.ts';
+export { createMetrics, type Metrics } from './metrics.ts';

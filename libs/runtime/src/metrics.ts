@@ -1,0 +1,123 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+
+/**
+ * One registry per process, injected into every component. Labels carry topics, stages,
+ * rule ids and error codes only: never lead ids (unbounded cardinality) nor personal data.
+ */
+export interface Metrics {
+  registry: Registry;
+  consumed: Counter<'topic'>;
+  applied: Counter<'topic'>;
+  deduplicated: Counter<'topic' | 'reason'>;
+  filtered: Counter<'topic' | 'reason'>;
+  deadLettered: Counter<'topic' | 'reason'>;
+  retries: Counter<'code'>;
+  eventToApplied: Histogram<'topic'>;
+  eventToStageChangePublished: Histogram<'to'>;
+  consumerLag: Gauge<'topic' | 'partition'>;
+  redisScript: Histogram<'script'>;
+  transitions: Counter<'from' | 'to'>;
+  stageChangesPublished: Counter<'source'>;
+  outboxDepth: Gauge;
+  ruleHits: Counter<'rule'>;
+}
+
+// Event time to applied spans sub-second (live) to hours (replays, late events).
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600];
+const SCRIPT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+export function createMetrics(service: string, opts: { defaultMetrics?: boolean } = {}): Metrics {
+  const registry = new Registry();
+  registry.setDefaultLabels({ service });
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'leadscorer_' });
+  const r = [registry];
+  return {
+    registry,
+    consumed: new Counter({
+      name: 'leadscorer_events_consumed_total',
+      help: 'Messages read from an input topic',
+      labelNames: ['topic'],
+      registers: r,
+    }),
+    applied: new Counter({
+      name: 'leadscorer_events_applied_total',
+      help: 'Events applied to lead state',
+      labelNames: ['topic'],
+      registers: r,
+    }),
+    deduplicated: new Counter({
+      name: 'leadscorer_events_deduplicated_total',
+      help: 'Events ignored as already applied (reason: offset = Kafka redelivery, event-id = upstream duplicate)',
+      labelNames: ['topic', 'reason'],
+      registers: r,
+    }),
+    filtered: new Counter({
+      name: 'leadscorer_events_filtered_total',
+      help: 'Events recognised as machine activity (bots, privacy proxies, link scanners): counted, not scored',
+      labelNames: ['topic', 'reason'],
+      registers: r,
+    }),
+    deadLettered: new Counter({
+      name: 'leadscorer_events_dead_lettered_total',
+      help: 'Messages sent to a dead-letter topic, by error code',
+      labelNames: ['topic', 'reason'],
+      registers: r,
+    }),
+    retries: new Counter({
+      name: 'leadscorer_transient_retries_total',
+      help: 'Batches retried after a transient fault (broker, registry or Redis unavailable)',
+      labelNames: ['code'],
+      registers: r,
+    }),
+    eventToApplied: new Histogram({
+      name: 'leadscorer_event_to_applied_seconds',
+      help: 'Event time to the event being applied in Redis',
+      labelNames: ['topic'],
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
+    eventToStageChangePublished: new Histogram({
+      name: 'leadscorer_event_to_stage_change_published_seconds',
+      help: 'Event time of the cause to the stage change being acknowledged by the broker',
+      labelNames: ['to'],
+      buckets: LATENCY_BUCKETS,
+      registers: r,
+    }),
+    consumerLag: new Gauge({
+      name: 'leadscorer_consumer_lag',
+      help: 'Messages behind the partition high watermark, as of the last applied batch',
+      labelNames: ['topic', 'partition'],
+      registers: r,
+    }),
+    redisScript: new Histogram({
+      name: 'leadscorer_redis_script_seconds',
+      help: 'Latency of one pipelined round trip of Redis script calls',
+      labelNames: ['script'],
+      buckets: SCRIPT_BUCKETS,
+      registers: r,
+    }),
+    transitions: new Counter({
+      name: 'leadscorer_stage_transitions_total',
+      help: 'Stage transitions recorded, by from and to stage',
+      labelNames: ['from', 'to'],
+      registers: r,
+    }),
+    stageChangesPublished: new Counter({
+      name: 'leadscorer_stage_changes_published_total',
+      help: 'lead.stage-changed messages acknowledged by the broker (source: inline or relay)',
+      labelNames: ['source'],
+      registers: r,
+    }),
+    outboxDepth: new Gauge({
+      name: 'leadscorer_outbox_depth',
+      help: 'Stage changes recorded in Redis and not yet published',
+      registers: r,
+    }),
+    ruleHits: new Counter({
+      name: 'leadscorer_rule_hits_total',
+      help: 'Scoring rule hits, by rule id',
+      labelNames: ['rule'],
+      registers: r,
+    }),
+  };
+}
