@@ -1,0 +1,25 @@
+export { redisError } from './errors.ts';
+export {
+  dueKey,
+  fnv1a32,
+  HISTORY_LENGTH,
+  historyKey,
+  type KeySpace,
+  leadKey,
+  outboxKey,
+  SHARDS,
+  shardOf,
+  sourceId,
+} from './keys.ts';
+export { compileLuaModel, type LuaModel } from './script-model.ts';
+export { registerScripts, SCRIPT_NAMES, type ScriptClient, scriptInfo } from './scripts.ts';
+export { decodeStoredLead, type StoredLead } from './state-codec.ts';
+export {
+  type ApplyBatchResult,
+  type ApplyItem,
+  type ApplyOutcome,
+  type RecordedChange,
+  RedisScoreStore,
+  type ScoreStoreOptions,
+  type StageChangeRecord,
+} from './store.ts';

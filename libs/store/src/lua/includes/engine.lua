@@ -1,0 +1,411 @@
+-- The scoring engine's stateful part in Lua: a line-by-line port of libs/engine
+-- (apply.ts applyEffect, stage.ts, time.ts nextChangeAt / advanceTo). The TypeScript engine is
+-- the oracle: the differential tests in libs/store check this file against it.
+--
+-- M is the compiled script model (libs/store/src/script-model.ts), decoded once per call:
+--   M.dims[i]   = { name, h }                    h = half-life ms, 0 = does not decay
+--   M.rules[i]  = { id, d, p, fit, cap, sig }    d = dimension index (0 = none), cap = { n, w }
+--   M.ladder[i] = { name, enter = {cond...}, stay = {cond...} }   lowest first
+--   cond        = { k = 'score', d, gte } | { k = 'signal', s, w } | { k = 'sales' }
+--   M.dedupe    = dedupe ring size (entries of 8 hex chars)
+-- State S (engine LeadState): stage, seq, ring, c[id] = {v, t}, caps[id] = {w, hits}, sig[name],
+-- fit = {t, h, r}, sales = {k, t, h, b}, dq.
+
+local DISQUALIFIED = 'disqualified'
+
+local function q(x)
+  return math.floor(x * 1e6 + 0.5) / 1e6
+end
+
+local function decay(now, t, h)
+  return 2 ^ (-(now - t) / h)
+end
+
+local function index_model(M)
+  M.rule_by_id = {}
+  for _, r in ipairs(M.rules) do M.rule_by_id[r.id] = r end
+  M.ladder_index = {}
+  for i, s in ipairs(M.ladder) do M.ladder_index[s.name] = i end
+  return M
+end
+
+local function new_state(M)
+  return { stage = M.ladder[1].name, seq = 0, ring = '', c = {}, caps = {}, sig = {} }
+end
+
+-- Scores by dimension index, summed in model rule order (arrival order never matters).
+local function dimension_scores(S, now, M)
+  local scores = {}
+  for i = 1, #M.dims do scores[i] = 0 end
+  for _, r in ipairs(M.rules) do
+    local c = S.c[r.id]
+    if c ~= nil and not r.fit and r.d > 0 and M.dims[r.d].h > 0 then
+      scores[r.d] = scores[r.d] + c[1] * decay(now, c[2], M.dims[r.d].h)
+    end
+  end
+  if S.fit ~= nil and S.fit.r ~= nil then
+    for _, id in ipairs(S.fit.r) do
+      local r = M.rule_by_id[id]
+      if r ~= nil and r.fit and r.d > 0 then scores[r.d] = scores[r.d] + r.p end
+    end
+  end
+  return scores
+end
+
+local function score_record(scores, M)
+  local out = {}
+  for i, d in ipairs(M.dims) do out[d.name] = q(scores[i]) end
+  return out
+end
+
+local function is_disqualified(S)
+  if S.sales ~= nil and S.sales.k == 'rejected' then return true end
+  return S.dq ~= nil and (S.sales == nil or S.sales.t < S.dq)
+end
+
+local function is_sales_qualified(S)
+  return S.sales ~= nil and S.sales.k == 'accepted' and S.sales.b == true
+end
+
+local function holds(c, scores, S, now)
+  if c.k == 'score' then return scores[c.d] >= c.gte end
+  if c.k == 'signal' then
+    local t = S.sig[c.s]
+    return t ~= nil and now - t <= c.w
+  end
+  return is_sales_qualified(S)
+end
+
+local function all_hold(conds, scores, S, now)
+  for _, c in ipairs(conds) do
+    if not holds(c, scores, S, now) then return false end
+  end
+  return true
+end
+
+-- Ladder position (1-based); 0 for disqualified or a stage the model no longer has.
+local function ladder_index(M, stage)
+  return M.ladder_index[stage] or 0
+end
+
+local function next_stage(S, scores, now, M)
+  if is_disqualified(S) then return DISQUALIFIED end
+  local current = ladder_index(M, S.stage)
+  for i = #M.ladder, 2, -1 do
+    local stage = M.ladder[i]
+    local conds = stage.stay
+    if i > current then conds = stage.enter end
+    if all_hold(conds, scores, S, now) then return stage.name end
+  end
+  return M.ladder[1].name
+end
+
+local function evaluate_stage(S, now, M)
+  return next_stage(S, dimension_scores(S, now, M), now, M)
+end
+
+-- Number formatting as JavaScript's String(n) prints the values we show (short decimals).
+local function num(x)
+  if x == math.floor(x) and math.abs(x) < 1e15 then return string.format('%d', x) end
+  return string.format('%.14g', x)
+end
+
+local function shortest(x, ok)
+  for _, digits in ipairs({ 1, 2, 4, 6 }) do
+    local v = tonumber(string.format('%.' .. digits .. 'f', x))
+    if ok(v) then return num(v) end
+  end
+  return num(x)
+end
+
+local UNITS = { { 'w', 604800000 }, { 'd', 86400000 }, { 'h', 3600000 }, { 'm', 60000 }, { 's', 1000 } }
+
+local function format_duration(ms)
+  for _, u in ipairs(UNITS) do
+    if ms >= u[2] and ms % u[2] == 0 then return num(ms / u[2]) .. u[1] end
+  end
+  return num(ms) .. 'ms'
+end
+
+local function deciding_conditions(from, to, scores, S, now, M)
+  local from_idx, to_idx = ladder_index(M, from), ladder_index(M, to)
+  if to_idx > from_idx then return M.ladder[to_idx].enter, true end
+  local failing = {}
+  for _, c in ipairs(M.ladder[from_idx].stay) do
+    if not holds(c, scores, S, now) then failing[#failing + 1] = c end
+  end
+  return failing, false
+end
+
+local function describe_conditions(conds, up, scores, S, M)
+  local parts = {}
+  for _, c in ipairs(conds) do
+    if c.k == 'score' then
+      local gte = c.gte
+      local shown = shortest(scores[c.d], function(v) if up then return v >= gte end return v < gte end)
+      local op = '<'
+      if up then op = '>=' end
+      parts[#parts + 1] = M.dims[c.d].name .. ' ' .. shown .. ' ' .. op .. ' ' .. num(gte)
+    elseif c.k == 'signal' then
+      local within = format_duration(c.w)
+      if up then
+        parts[#parts + 1] = c.s .. ' within ' .. within
+      elseif S.sig[c.s] == nil then
+        parts[#parts + 1] = 'no ' .. c.s
+      else
+        parts[#parts + 1] = c.s .. ' older than ' .. within
+      end
+    elseif up then
+      parts[#parts + 1] = 'sales qualified (BANT passed)'
+    else
+      parts[#parts + 1] = 'no longer sales qualified'
+    end
+  end
+  return table.concat(parts, ', ')
+end
+
+-- Of the rules the event hit, the one with the most points on a score or signal that decided.
+local function relevant_rule(effect, conds, M)
+  local best, best_points = nil, -1
+  local ids = {}
+  for _, id in ipairs(effect.hits) do ids[#ids + 1] = id end
+  if effect.fit ~= nil then
+    for _, id in ipairs(effect.fit) do ids[#ids + 1] = id end
+  end
+  for _, id in ipairs(ids) do
+    local r = M.rule_by_id[id]
+    if r ~= nil then
+      local relevant = false
+      for _, c in ipairs(conds) do
+        if (c.k == 'score' and r.d > 0 and c.d == r.d) or (c.k == 'signal' and r.sig ~= nil and c.s == r.sig) then
+          relevant = true
+        end
+      end
+      if relevant and math.abs(r.p) > best_points then
+        best, best_points = id, math.abs(r.p)
+      end
+    end
+  end
+  return best
+end
+
+local function event_cause(from, to, S, effect, scores, now, M)
+  if to == DISQUALIFIED then
+    if S.sales ~= nil and S.sales.k == 'rejected' then
+      return { kind = 'sales-verdict', detail = 'sales verdict rejected' }
+    end
+    if effect.disqualify ~= nil then
+      return { kind = 'disqualified', ruleId = effect.disqualify, detail = 'rule ' .. effect.disqualify .. ' disqualifies' }
+    end
+    return { kind = 'disqualified', detail = 'a disqualifying event is newer than the sales verdict' }
+  end
+  local conds, up = deciding_conditions(from, to, scores, S, now, M)
+  local detail = describe_conditions(conds, up, scores, S, M)
+  if from == DISQUALIFIED and effect.sales ~= nil then
+    local kind = 'sales-verdict'
+    if effect.sales.kind == 'reopened' then kind = 'reopened' end
+    local d = 'sales verdict ' .. effect.sales.kind
+    if detail ~= '' then d = d .. '; ' .. detail end
+    return { kind = kind, detail = d }
+  end
+  if effect.sales ~= nil then
+    for _, c in ipairs(conds) do
+      if c.k == 'sales' then
+        if detail == '' then detail = 'sales verdict ' .. effect.sales.kind end
+        return { kind = 'sales-verdict', detail = detail }
+      end
+    end
+  end
+  local rule_id = relevant_rule(effect, conds, M)
+  if rule_id ~= nil then return { kind = 'rule', ruleId = rule_id, detail = detail } end
+  if detail == '' then detail = 'now ' .. to end
+  return { kind = 'threshold', detail = detail }
+end
+
+local function ring_has(ring, hash)
+  for i = 1, #ring, 8 do
+    if string.sub(ring, i, i + 7) == hash then return true end
+  end
+  return false
+end
+
+local function add_points(c, p, te, h)
+  if c == nil then return { q(p), te } end
+  local v, t = c[1], c[2]
+  if te <= t then return { q(v + p * decay(t, te, h)), t } end
+  return { q(v * decay(te, t, h) + p), te }
+end
+
+local function insert_sorted(times, t)
+  local out = {}
+  for i, x in ipairs(times) do out[i] = x end
+  local i = #out
+  while i > 0 and out[i] > t do i = i - 1 end
+  table.insert(out, i + 1, t)
+  return out
+end
+
+-- Tumbling cap windows: the N earliest hits of the newest window score. Returns the new cap
+-- entry and the time of a replaced hit, or nil when the hit does not score.
+local function cap_hit(cap, te, n, window)
+  local w = math.floor(te / window)
+  if cap == nil or w > cap.w then return { w = w, hits = { te } }, nil end
+  if w < cap.w then return nil, nil end
+  if #cap.hits < n then return { w = w, hits = insert_sorted(cap.hits, te) }, nil end
+  local latest = cap.hits[#cap.hits]
+  if te >= latest then return nil, nil end
+  local kept = {}
+  for i = 1, #cap.hits - 1 do kept[i] = cap.hits[i] end
+  return { w = w, hits = insert_sorted(kept, te) }, latest
+end
+
+local function newer(t, h, reg)
+  return reg == nil or t > reg.t or (t == reg.t and h > reg.h)
+end
+
+-- Applies an effect in place. Returns outcome ('applied' | 'duplicate' | 'filtered'), the
+-- transition table or nil, and the number of capped hits.
+local function apply_effect(S, effect, now, M)
+  if effect.filtered ~= nil then return 'filtered', nil, 0 end
+  if ring_has(S.ring, effect.hash) then return 'duplicate', nil, 0 end
+  local te = math.min(effect.eventTime, now)
+  local ring = S.ring .. effect.hash
+  S.ring = string.sub(ring, math.max(1, #ring - 8 * M.dedupe + 1))
+  local capped = 0
+  for _, id in ipairs(effect.hits) do
+    local r = M.rule_by_id[id]
+    local h = 0
+    if r ~= nil and r.d > 0 then h = M.dims[r.d].h end
+    if r ~= nil and h > 0 then
+      local scores = true
+      if r.cap ~= nil then
+        local cap, replaced = cap_hit(S.caps[id], te, r.cap.n, r.cap.w)
+        if cap == nil then
+          capped = capped + 1
+          scores = false
+        else
+          S.caps[id] = cap
+          if replaced ~= nil then S.c[id] = add_points(S.c[id], -r.p, replaced, h) end
+        end
+      end
+      if scores then S.c[id] = add_points(S.c[id], r.p, te, h) end
+    end
+  end
+  for _, name in ipairs(effect.signals) do
+    local prev = S.sig[name]
+    if prev == nil or te > prev then S.sig[name] = te end
+  end
+  if effect.disqualify ~= nil and (S.dq == nil or te > S.dq) then S.dq = te end
+  if effect.fit ~= nil and newer(te, effect.hash, S.fit) then
+    if #effect.fit > 0 then
+      S.fit = { t = te, h = effect.hash, r = effect.fit }
+    else
+      S.fit = { t = te, h = effect.hash }
+    end
+  end
+  if effect.sales ~= nil and newer(te, effect.hash, S.sales) then
+    S.sales = { k = effect.sales.kind, t = te, h = effect.hash, b = effect.sales.bantPassed }
+  end
+
+  local scores = dimension_scores(S, now, M)
+  local from = S.stage
+  local to = next_stage(S, scores, now, M)
+  if to == from then return 'applied', nil, capped end
+  S.stage = to
+  S.seq = S.seq + 1
+  return 'applied', {
+    from = from,
+    to = to,
+    scores = score_record(scores, M),
+    cause = event_cause(from, to, S, effect, scores, now, M),
+    eventId = effect.eventId,
+    eventTime = effect.eventTime,
+    seq = S.seq,
+  }, capped
+end
+
+-- When condition c next changes truth by time alone (>= now), or nil.
+local function flip_time(c, scores, S, now, M)
+  if c.k == 'signal' then
+    local seen = S.sig[c.s]
+    if seen ~= nil and now - seen <= c.w then return seen + c.w end
+    return nil
+  end
+  if c.k ~= 'score' or M.dims[c.d].h == 0 then return nil end
+  local s, x = scores[c.d], c.gte
+  local flips
+  if s >= x then flips = s > 0 and x > 0 else flips = s < 0 and x < 0 end
+  if flips then return now + M.dims[c.d].h * (math.log(s / x) / math.log(2)) end
+  return nil
+end
+
+local function next_change_at(S, now, M)
+  local scores = dimension_scores(S, now, M)
+  if next_stage(S, scores, now, M) ~= S.stage then return now end
+  if S.stage == DISQUALIFIED then return nil end
+  local current = ladder_index(M, S.stage)
+  local flips = {}
+  for i = 2, #M.ladder do
+    local stage = M.ladder[i]
+    local conds = stage.stay
+    if i > current then conds = stage.enter end
+    for _, c in ipairs(conds) do
+      local t = flip_time(c, scores, S, now, M)
+      if t ~= nil then flips[#flips + 1] = t end
+    end
+  end
+  table.sort(flips)
+  for _, t in ipairs(flips) do
+    for at = math.max(now, math.floor(t) - 1), math.floor(t) + 2 do
+      if evaluate_stage(S, at, M) ~= S.stage then return at end
+    end
+  end
+  return nil
+end
+
+local function crossed_at(c, scores, S, now, M)
+  if c.k == 'signal' then
+    local seen = S.sig[c.s]
+    if seen == nil then return now end
+    return math.min(now, math.floor(seen + c.w) + 1)
+  end
+  if c.k == 'score' and M.dims[c.d].h > 0 then
+    local s = scores[c.d]
+    if s > 0 and c.gte > 0 then
+      return math.min(now, math.floor(now + M.dims[c.d].h * (math.log(s / c.gte) / math.log(2))) + 1)
+    end
+  end
+  return now
+end
+
+local function time_cause(S, to, scores, now, M)
+  if to == DISQUALIFIED or S.stage == DISQUALIFIED then
+    return { kind = 'decay', detail = 're-evaluated: now ' .. to }, now
+  end
+  local conds, up = deciding_conditions(S.stage, to, scores, S, now, M)
+  local detail = describe_conditions(conds, up, scores, S, M)
+  if detail == '' then detail = 'now ' .. to end
+  if up then return { kind = 'decay', detail = detail }, now end
+  local at, kind = nil, 'decay'
+  for _, c in ipairs(conds) do
+    local t = crossed_at(c, scores, S, now, M)
+    if at == nil or t < at then
+      at = t
+      if c.k == 'signal' then kind = 'signal-expired' else kind = 'decay' end
+    end
+  end
+  if at == nil then at = now end
+  return { kind = kind, detail = detail }, at
+end
+
+-- Re-evaluates at now with no event (in place). Returns the transition or nil.
+local function advance_to(S, now, M)
+  local scores = dimension_scores(S, now, M)
+  local to = next_stage(S, scores, now, M)
+  if to == S.stage then return nil end
+  local cause, at = time_cause(S, to, scores, now, M)
+  local from = S.stage
+  S.stage = to
+  S.seq = S.seq + 1
+  return { from = from, to = to, scores = score_record(scores, M), cause = cause, eventTime = at, seq = S.seq }
+end

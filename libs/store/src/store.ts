@@ -1,0 +1,250 @@
+import type { EventEffect, LeadState, Model, StageTransition } from '@leadscorer/engine';
+import { redisError } from './errors.ts';
+import { dueKey, historyKey, type KeySpace, leadKey, outboxKey, shardOf } from './keys.ts';
+import { compileLuaModel } from './script-model.ts';
+import type { ScriptClient } from './scripts.ts';
+import { decodeStoredLead, type StoredLead } from './state-codec.ts';
+
+/** One event to apply: the effect the engine evaluated, and where it came from in Kafka. */
+export interface ApplyItem {
+  leadId: string;
+  /** Offset-watermark source, e.g. "w3" (see keys.ts sourceId). */
+  source: string;
+  offset: number;
+  effect: EventEffect;
+}
+
+export type ApplyOutcome = 'applied' | 'redelivered' | 'duplicate' | 'filtered';
+
+/** A stage change as recorded in the outbox: the engine's transition plus who and when. */
+export interface StageChangeRecord extends StageTransition {
+  lead: string;
+  modelVersion: string;
+  /** Evaluation time (the `now` the change was decided at). */
+  at: number;
+}
+
+export interface RecordedChange {
+  shard: number;
+  /** Outbox stream entry id: acknowledge it once Kafka has the change. */
+  outboxId: string;
+  change: StageChangeRecord;
+}
+
+export interface ApplyBatchResult {
+  /** Aligned with the input items. */
+  outcomes: ApplyOutcome[];
+  changes: RecordedChange[];
+}
+
+export interface ScoreStoreOptions {
+  client: ScriptClient;
+  keys: KeySpace;
+  model: Model;
+  historyLength: number;
+  /** Events per script call: bounds how long one call holds Redis. */
+  maxEventsPerCall?: number;
+  /** Observes each script round trip (for the redis script latency histogram). */
+  observe?: (script: string, seconds: number) => void;
+}
+
+const OUTCOME: Record<string, ApplyOutcome> = {
+  a: 'applied',
+  o: 'redelivered',
+  d: 'duplicate',
+  f: 'filtered',
+};
+
+/**
+ * The Redis adapter of the scoring core: every state change is one atomic Lua call per shard
+ * chunk (apply-events.lua / advance-leads.lua); reads decode the stored state for the engine.
+ */
+export class RedisScoreStore {
+  private readonly opts: ScoreStoreOptions;
+  private readonly luaModel: string;
+  private readonly maxPerCall: number;
+
+  constructor(opts: ScoreStoreOptions) {
+    this.opts = opts;
+    this.luaModel = JSON.stringify(compileLuaModel(opts.model));
+    this.maxPerCall = opts.maxEventsPerCall ?? 200;
+  }
+
+  get keys(): KeySpace {
+    return this.opts.keys;
+  }
+
+  async applyBatch(items: ApplyItem[], now: number): Promise<ApplyBatchResult> {
+    const { keys } = this.opts;
+    const byShard = new Map<number, number[]>();
+    items.forEach((item, idx) => {
+      const shard = shardOf(item.leadId, keys.shards);
+      const list = byShard.get(shard);
+      if (list) list.push(idx);
+      else byShard.set(shard, [idx]);
+    });
+    const calls: { shard: number; idxs: number[] }[] = [];
+    for (const [shard, idxs] of byShard) {
+      for (let i = 0; i < idxs.length; i += this.maxPerCall)
+        calls.push({ shard, idxs: idxs.slice(i, i + this.maxPerCall) });
+    }
+    const outcomes = new Array<ApplyOutcome>(items.length);
+    const started = performance.now();
+    const replies = await Promise.all(calls.map((c) => this.callApply(c.shard, c.idxs, items, now))).catch(
+      (err: unknown) => {
+        throw redisError(err, 'apply-events');
+      },
+    );
+    this.opts.observe?.('apply-events', (performance.now() - started) / 1000);
+    const changes: RecordedChange[] = [];
+    replies.forEach((reply, n) => {
+      const { shard, idxs } = calls[n]!;
+      const codes = String(reply[0]);
+      idxs.forEach((idx, k) => {
+        outcomes[idx] = OUTCOME[codes[k]!]!;
+      });
+      changes.push(...parseChanges(shard, reply, 1));
+    });
+    return { outcomes, changes };
+  }
+
+  private callApply(shard: number, idxs: number[], items: ApplyItem[], now: number): Promise<unknown[]> {
+    const { keys, client, historyLength } = this.opts;
+    const leadIndex = new Map<string, number>();
+    const keyArgs: string[] = [outboxKey(keys, shard), dueKey(keys, shard)];
+    const events = idxs.map((idx) => {
+      const item = items[idx]!;
+      let i = leadIndex.get(item.leadId);
+      if (i === undefined) {
+        i = leadIndex.size + 1;
+        leadIndex.set(item.leadId, i);
+        keyArgs.push(leadKey(keys, item.leadId), historyKey(keys, item.leadId));
+      }
+      return { i, lead: item.leadId, src: item.source, off: item.offset, e: item.effect };
+    });
+    return client.applyEvents(
+      keyArgs.length,
+      ...keyArgs,
+      now,
+      this.luaModel,
+      JSON.stringify(events),
+      historyLength,
+    ) as Promise<unknown[]>;
+  }
+
+  /** Moves this shard's leads whose scheduled time has come; returns the recorded changes. */
+  async advanceDue(shard: number, now: number, limit: number): Promise<RecordedChange[]> {
+    const { keys, client, historyLength } = this.opts;
+    try {
+      const due = await client.zrangebyscore(dueKey(keys, shard), '-inf', now, 'LIMIT', 0, limit);
+      if (due.length === 0) return [];
+      const keyArgs = [outboxKey(keys, shard), dueKey(keys, shard)];
+      for (const id of due) keyArgs.push(leadKey(keys, id), historyKey(keys, id));
+      const started = performance.now();
+      const reply = (await client.advanceLeads(
+        keyArgs.length,
+        ...keyArgs,
+        now,
+        this.luaModel,
+        JSON.stringify(due),
+        historyLength,
+      )) as unknown[];
+      this.opts.observe?.('advance-leads', (performance.now() - started) / 1000);
+      return parseChanges(shard, reply, 1);
+    } catch (err) {
+      throw redisError(err, 'advance-leads');
+    }
+  }
+
+  /** The earliest scheduled time-driven change of a shard, or undefined when none is scheduled. */
+  async nextDue(shard: number): Promise<number | undefined> {
+    try {
+      const first = await this.opts.client.zrange(dueKey(this.opts.keys, shard), 0, 0, 'WITHSCORES');
+      return first.length === 2 ? Number(first[1]) : undefined;
+    } catch (err) {
+      throw redisError(err, 'due');
+    }
+  }
+
+  async readLead(leadId: string): Promise<{ stored: StoredLead; history: StageChangeRecord[] } | undefined> {
+    const { keys, client } = this.opts;
+    try {
+      const [raw, history] = await Promise.all([
+        client.getBuffer(leadKey(keys, leadId)),
+        client.lrange(historyKey(keys, leadId), 0, -1),
+      ]);
+      if (!raw) return undefined;
+      return {
+        stored: decodeStoredLead(raw),
+        history: history.map((h) => JSON.parse(h) as StageChangeRecord),
+      };
+    } catch (err) {
+      throw redisError(err, 'read lead');
+    }
+  }
+
+  /** Outbox entries of a shard recorded at least `minAgeMs` ago (by Redis's clock), oldest first. */
+  async pendingOutbox(
+    shard: number,
+    count: number,
+    minAgeMs = 0,
+    now = Date.now(),
+  ): Promise<RecordedChange[]> {
+    try {
+      const end = minAgeMs > 0 ? String(Math.max(0, now - minAgeMs)) : '+';
+      const entries = await this.opts.client.xrange(
+        outboxKey(this.opts.keys, shard),
+        '-',
+        end,
+        'COUNT',
+        count,
+      );
+      return entries.map(([id, fields]) => ({
+        shard,
+        outboxId: id,
+        change: JSON.parse(fields[fields.indexOf('t') + 1]!) as StageChangeRecord,
+      }));
+    } catch (err) {
+      throw redisError(err, 'outbox read');
+    }
+  }
+
+  /** Removes published entries; only ever called after Kafka acknowledged them. */
+  async ackOutbox(changes: RecordedChange[]): Promise<void> {
+    const byShard = new Map<number, string[]>();
+    for (const c of changes) byShard.set(c.shard, [...(byShard.get(c.shard) ?? []), c.outboxId]);
+    try {
+      await Promise.all(
+        [...byShard].map(([shard, ids]) => this.opts.client.xdel(outboxKey(this.opts.keys, shard), ...ids)),
+      );
+    } catch (err) {
+      throw redisError(err, 'outbox ack');
+    }
+  }
+
+  async outboxDepth(): Promise<number> {
+    const { keys, client } = this.opts;
+    try {
+      const lens = await Promise.all(
+        Array.from({ length: keys.shards }, (_, s) => client.xlen(outboxKey(keys, s))),
+      );
+      return lens.reduce((a, b) => a + b, 0);
+    } catch (err) {
+      throw redisError(err, 'outbox depth');
+    }
+  }
+}
+
+function parseChanges(shard: number, reply: unknown[], from: number): RecordedChange[] {
+  const out: RecordedChange[] = [];
+  for (let i = from; i + 1 < reply.length; i += 2) {
+    out.push({
+      shard,
+      outboxId: String(reply[i]),
+      change: JSON.parse(String(reply[i + 1])) as StageChangeRecord,
+    });
+  }
+  return out;
+}
+
+export type { LeadState };
