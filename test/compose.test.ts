@@ -7,7 +7,7 @@ import { infraConfigFromEnv } from '../scripts/infra/config.ts';
 // docker-compose.yml cannot run on a machine without Docker; this keeps it honest against
 // the local stack (same ports, same versions, same variable names) and against services/.
 const root = join(import.meta.dirname, '..');
-const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8')) as {
+const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
   services: Record<string, { image?: string; ports?: string[]; environment?: Record<string, string> }>;
 };
 const local = infraConfigFromEnv({}, root);

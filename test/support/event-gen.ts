@@ -16,6 +16,15 @@ export function prng(seed: number): () => number {
   };
 }
 
+const POSITIVE_PATHS = [
+  '/pricing',
+  '/pricing/enterprise',
+  '/docs/api',
+  '/blog/scoring',
+  '/customers/acme',
+  '/demo/thank-you',
+  '/',
+];
 const PATHS = [
   '/pricing',
   '/pricing/enterprise',
@@ -28,6 +37,7 @@ const PATHS = [
 ];
 const AGENTS = ['Mozilla/5.0 (Macintosh) Safari/605.1', 'Googlebot/2.1 (+http://www.google.com/bot.html)'];
 const EMAIL = ['open', 'open', 'open', 'click', 'click', 'unsubscribe'];
+const POSITIVE_EMAIL = ['open', 'open', 'open', 'click', 'click'];
 const TRIAL = [
   'signup',
   'login',
@@ -53,6 +63,11 @@ export interface GenOptions {
   maxLagMs: number;
   /** Share of events that repeat an earlier event id (upstream duplicates). */
   duplicateRate?: number;
+  /** Repeat the event just generated instead of a random earlier one (a producer retry). */
+  adjacentDuplicates?: boolean;
+  /** Leave out events of negative-point rules (careers page, unsubscribe): see the engine's
+   * order-independence caveat; services consuming several topics interleave them freely. */
+  positiveOnly?: boolean;
   leadPrefix?: string;
 }
 
@@ -66,10 +81,12 @@ export function generateEvents(o: GenOptions): GeneratedEvent[] {
   const rnd = prng(o.seed);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rnd() * xs.length)]!;
   const out: GeneratedEvent[] = [];
+  const paths = o.positiveOnly ? POSITIVE_PATHS : PATHS;
+  const emails = o.positiveOnly ? POSITIVE_EMAIL : EMAIL;
   for (let n = 0; n < o.events; n++) {
     const arrival = o.start + n * o.stepMs;
     if (out.length > 0 && rnd() < (o.duplicateRate ?? 0.03)) {
-      const again = out[Math.floor(rnd() * out.length)]!;
+      const again = o.adjacentDuplicates ? out[out.length - 1]! : out[Math.floor(rnd() * out.length)]!;
       out.push({ event: again.event, arrival });
       continue;
     }
@@ -83,8 +100,8 @@ export function generateEvents(o: GenOptions): GeneratedEvent[] {
         ...base,
         type: 'web',
         props: {
-          url: `https://example.com${pick(PATHS)}`,
-          path: pick(PATHS),
+          url: `https://example.com${pick(paths)}`,
+          path: pick(paths),
           userAgent: rnd() < 0.9 ? AGENTS[0]! : AGENTS[1]!,
         },
       };
@@ -94,7 +111,7 @@ export function generateEvents(o: GenOptions): GeneratedEvent[] {
         ...base,
         type: 'email',
         props: {
-          action: pick(EMAIL),
+          action: pick(emails),
           campaignId: 'c1',
           messageId: `m${n}`,
           deliveredAt,

@@ -47,7 +47,8 @@ export const commonEnvSchema = z.object({
     .regex(/^[a-z0-9][a-z0-9._-]{0,31}$/, 'lower-case letters, digits, dot, dash or underscore (max 32)')
     .default('ls'),
   MODEL_FILE: z.string().min(1).default('models/default.yaml'),
-  HTTP_PORT: int(0, 65_535).default(9464),
+  /** Port of /metrics, /healthz, /readyz (and the API where there is one); each service has its own default. */
+  HTTP_PORT: int(0, 65_535).optional(),
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: int(1_000, 600_000).default(25_000),

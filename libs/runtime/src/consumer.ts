@@ -50,6 +50,7 @@ export interface KafkajsSourceOptions {
   random?: () => number;
 }
 
+const APPLIED = Symbol('applied');
 const ABANDONED = Symbol('abandoned');
 
 export class KafkajsSource implements MessageSource {
@@ -153,11 +154,11 @@ export class KafkajsSource implements MessageSource {
     heartbeat: () => Promise<void>,
     isRunning: () => boolean,
     isStale: () => boolean,
-  ): Promise<void | typeof ABANDONED> {
+  ): Promise<typeof APPLIED | typeof ABANDONED> {
     for (let attempt = 0; ; attempt++) {
       try {
         await processor(chunk);
-        return;
+        return APPLIED;
       } catch (err) {
         if (!isRetryable(err)) {
           this.crashed = true;

@@ -89,7 +89,7 @@ async function compare(store: RedisScoreStore, oracle: Oracle, recorded: ReturnT
   const expectedChanges = sortChanges(oracle.changes);
   const actual = sortChanges(recorded);
   expect(actual.length).toBe(expectedChanges.length);
-  actual.forEach((a, i) => expectSameChange(a, expectedChanges[i]!));
+  for (const [i, a] of actual.entries()) expectSameChange(a, expectedChanges[i]!);
 }
 
 async function cleanup(client: Redis | Cluster, prefix: string) {
@@ -146,7 +146,7 @@ describe('RedisScoreStore: the Lua port against the pure engine', () => {
     const actual = sortChanges(changeRecords(moved));
     const exp = sortChanges(expected);
     expect(actual.length).toBe(exp.length);
-    actual.forEach((a, i) => expectSameChange(a, exp[i]!));
+    for (const [i, a] of actual.entries()) expectSameChange(a, exp[i]!);
     await cleanup(redis, prefix);
   });
 

@@ -1,0 +1,45 @@
+import { checkCommon, commonEnvSchema, loadEnv } from '@leadscorer/runtime';
+import { z } from 'zod';
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Environment of every scoring service, on top of the common one (see libs/runtime/src/config.ts). */
+export const scoringEnvSchema = commonEnvSchema.extend({
+  /** Consumer group id; defaults to lead-scorer.<service>. */
+  CONSUMER_GROUP: z.string().min(1).optional(),
+  /** Prefix of every topic name (environments sharing a cluster; tests). */
+  TOPIC_PREFIX: z
+    .string()
+    .regex(/^[a-zA-Z0-9._-]*$/, 'only characters Kafka allows in topic names')
+    .default(''),
+  /** Messages per pipelined Redis round trip. */
+  APPLY_CHUNK_SIZE: int(1, 10_000).default(500),
+  /** Partitions one instance processes at once (each stays in order). */
+  PARTITIONS_CONCURRENTLY: int(1, 64).default(3),
+  /** Create or update the catalogue's topics at start (needs topic admin rights). */
+  ENSURE_TOPICS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
+  /** Back-off of transient-fault retries. */
+  RETRY_INITIAL_MS: int(10, 60_000).default(200),
+  RETRY_MAX_MS: int(100, 600_000).default(30_000),
+  /**
+   * Deterministic tests and what-if replays only: evaluate every event at this fixed epoch-ms
+   * time instead of the wall clock.
+   */
+  CLOCK_FIXED_MS: z.coerce.number().int().positive().optional(),
+});
+
+export type ScoringEnv = z.infer<typeof scoringEnvSchema>;
+
+export function loadScoringEnv(env: NodeJS.ProcessEnv): ScoringEnv {
+  const parsed = loadEnv(scoringEnvSchema, env);
+  checkCommon(parsed);
+  return parsed;
+}
+
+export function clockOf(env: ScoringEnv): () => number {
+  const fixed = env.CLOCK_FIXED_MS;
+  return fixed === undefined ? Date.now : () => fixed;
+}

@@ -1,0 +1,15 @@
+import { runMain, startConsumerService } from '@leadscorer/scoring-service';
+
+// Consumer service: reads its topic(s), applies each event to the lead in Redis atomically,
+// publishes stage changes. All behaviour lives in libs/scoring-service; config is environment.
+runMain((onFatal) =>
+  startConsumerService(
+    {
+      service: 'lead-context',
+      defaultPort: 9467,
+      topics: ['lead.profile.v1', 'sales.qualification.v1'],
+      onFatal,
+    },
+    process.env,
+  ),
+);

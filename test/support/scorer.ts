@@ -1,0 +1,98 @@
+import { join } from 'node:path';
+import { AVRO_SCHEMAS, type InputTopicName } from '@leadscorer/contracts';
+import type { ScoringEvent } from '@leadscorer/engine';
+import avro from 'avsc';
+import type { Kafka } from 'kafkajs';
+import { type ContractsEnv, contractsEnv } from '../../libs/contracts/src/int-support.ts';
+import { testInfra, uniqueName } from './infra.ts';
+import { toRecord } from './records.ts';
+
+export const MODEL_FILE = join(import.meta.dirname, '../../models/default.yaml');
+
+/** A scorer deployment of its own for one test: prefixed topics and subjects, its own Redis keys. */
+export interface ScorerEnv {
+  contracts: ContractsEnv;
+  keyPrefix: string;
+  /** Environment for a service process / in-process service. */
+  env(extra?: Record<string, string>): NodeJS.ProcessEnv;
+  produce(events: ScoringEvent[]): Promise<Record<InputTopicName, number>>;
+}
+
+export async function scorerEnv(label: string, partitions = 3): Promise<ScorerEnv> {
+  const contracts = contractsEnv(label, { partitions });
+  await contracts.createTopics();
+  await contracts.registerAll();
+  const infra = testInfra();
+  const keyPrefix = uniqueName('t').toLowerCase().slice(0, 30);
+  return {
+    contracts,
+    keyPrefix,
+    env: (extra = {}) => ({
+      KAFKA_BROKERS: infra.kafkaBrokers.join(','),
+      SCHEMA_REGISTRY_URL: infra.registryUrl,
+      REDIS_URL: infra.redisUrl,
+      REDIS_KEY_PREFIX: keyPrefix,
+      TOPIC_PREFIX: contracts.prefix,
+      MODEL_FILE,
+      HTTP_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ENSURE_TOPICS: 'false',
+      RETRY_INITIAL_MS: '50',
+      RETRY_MAX_MS: '1000',
+      ...extra,
+    }),
+    produce: (events) => produceEvents(contracts.kafka, contracts, events),
+  };
+}
+
+/** Encodes with the registered schemas and produces keyed by lead id, in the given order. */
+async function produceEvents(kafka: Kafka, contracts: ContractsEnv, events: ScoringEvent[]) {
+  const ids = new Map<InputTopicName, { id: number; type: avro.Type }>();
+  const res = await fetch(`${testInfra().registryUrl}/subjects`);
+  if (!res.ok) throw new Error('registry unreachable');
+  const counts = {} as Record<InputTopicName, number>;
+  const byTopic = new Map<string, { key: string; value: Buffer }[]>();
+  for (const e of events) {
+    const { topic, record } = toRecord(e);
+    let writer = ids.get(topic);
+    if (!writer) {
+      const subject = contracts.catalogue.get(topic).subject;
+      const r = await fetch(`${testInfra().registryUrl}/subjects/${subject}/versions/latest`);
+      const body = (await r.json()) as { id: number };
+      writer = { id: body.id, type: avro.Type.forSchema(AVRO_SCHEMAS[topic] as avro.Schema) };
+      ids.set(topic, writer);
+    }
+    const payload = writer.type.toBuffer(record);
+    const header = Buffer.alloc(5);
+    header.writeUInt8(0, 0);
+    header.writeInt32BE(writer.id, 1);
+    const physical = contracts.catalogue.get(topic).topic;
+    const list = byTopic.get(physical) ?? [];
+    list.push({ key: e.leadId, value: Buffer.concat([header, payload]) });
+    byTopic.set(physical, list);
+    counts[topic] = (counts[topic] ?? 0) + 1;
+  }
+  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  await producer.connect();
+  for (const [topic, messages] of byTopic) {
+    for (let i = 0; i < messages.length; i += 1000)
+      await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 1000) });
+  }
+  await producer.disconnect();
+  return counts;
+}
+
+/** Waits until `done` holds, polling; fails with `what` after the timeout. */
+export async function eventually(
+  what: string,
+  done: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await done()) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
