@@ -62,7 +62,10 @@ describe('scoring services end to end against the pure engine', () => {
       );
     }
     running.push(
-      await startRelayService({ service: 'outbox-relay', defaultPort: 0, minAgeMs: 0 }, env.env(fixed)),
+      await startRelayService(
+        { service: 'outbox-relay', defaultPort: 0 },
+        env.env({ ...fixed, RELAY_MIN_AGE_MS: '0' }),
+      ),
     );
     const total = Object.values(counts).reduce((a, b) => a + b, 0);
     await eventually('every event consumed', async () => (await consumedTotal(running)) >= total, 90_000);

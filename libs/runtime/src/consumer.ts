@@ -47,6 +47,7 @@ export interface KafkajsSourceOptions {
   /** Called with a bug-class error; main.ts logs it and exits non-zero. */
   onFatal: (err: unknown) => void;
   fromBeginning?: boolean;
+  sessionTimeoutMs?: number;
   random?: () => number;
 }
 
@@ -65,8 +66,8 @@ export class KafkajsSource implements MessageSource {
       groupId: opts.groupId,
       // Offsets are resolved only after a chunk is applied; kafkajs commits resolved offsets
       // every second, after each batch and when leaving the group.
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      sessionTimeout: opts.sessionTimeoutMs ?? 30_000,
+      heartbeatInterval: Math.min(3_000, Math.floor((opts.sessionTimeoutMs ?? 30_000) / 3)),
       maxBytesPerPartition: 1_048_576,
       retry: { retries: 10 },
     });

@@ -21,9 +21,14 @@ export const scoringEnvSchema = commonEnvSchema.extend({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /** How long the group waits for a silent member before moving its partitions (crash detection). */
+  KAFKA_SESSION_TIMEOUT_MS: int(6_000, 300_000).default(30_000),
   /** Back-off of transient-fault retries. */
   RETRY_INITIAL_MS: int(10, 60_000).default(200),
   RETRY_MAX_MS: int(100, 600_000).default(30_000),
+  /** Outbox relay: pass interval, and the age an entry must reach before the relay takes it. */
+  RELAY_INTERVAL_MS: int(50, 600_000).default(1_000),
+  RELAY_MIN_AGE_MS: int(0, 3_600_000).default(5_000),
   /**
    * Deterministic tests and what-if replays only: evaluate every event at this fixed epoch-ms
    * time instead of the wall clock.

@@ -36,6 +36,7 @@ export async function startConsumerService(
     log: w.log.child({ component: 'consumer' }),
     metrics: w.metrics,
     chunkSize: env.APPLY_CHUNK_SIZE,
+    sessionTimeoutMs: env.KAFKA_SESSION_TIMEOUT_MS,
     partitionsConcurrently: env.PARTITIONS_CONCURRENTLY,
     retry: { initialMs: env.RETRY_INITIAL_MS, maxMs: env.RETRY_MAX_MS },
     onFatal: (err) => {
@@ -79,7 +80,7 @@ export async function startConsumerService(
 
 /** The outbox relay service: publishes stage changes the consumers' inline path left behind. */
 export async function startRelayService(
-  spec: { service: string; defaultPort: number; intervalMs?: number; minAgeMs?: number },
+  spec: { service: string; defaultPort: number },
   rawEnv: NodeJS.ProcessEnv,
 ): Promise<RunningService> {
   const env = loadScoringEnv(rawEnv);
@@ -91,8 +92,8 @@ export async function startRelayService(
     publisher: w.publisher,
     metrics: w.metrics,
     log: w.log.child({ component: 'relay' }),
-    intervalMs: spec.intervalMs ?? 1_000,
-    minAgeMs: spec.minAgeMs ?? 5_000,
+    intervalMs: env.RELAY_INTERVAL_MS,
+    minAgeMs: env.RELAY_MIN_AGE_MS,
     batchSize: 200,
   });
   const ops = await startOpsServer({
