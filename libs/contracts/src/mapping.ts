@@ -1,0 +1,172 @@
+import {
+  type LeadStageChanged,
+  type RecordByTopic,
+  STAGE_CHANGE_CAUSE_KIND_SYMBOLS,
+  type StageChangeCauseKind,
+} from './generated/index.ts';
+import type { ScoringEventType, TopicName } from './topics.ts';
+
+/**
+ * An input event as the scoring engine sees it (docs/design-notes.md). The engine declares an
+ * identical interface in libs/engine; structural typing makes the two interchangeable, so the
+ * engine needs no import from the contracts library and vice versa.
+ */
+export interface ScoringEvent {
+  /** Producer-assigned, unique per event; duplicates carry the same id. */
+  eventId: string;
+  leadId: string;
+  /** Epoch milliseconds (Avro timestamp-millis). */
+  eventTime: number;
+  type: ScoringEventType;
+  /** The Avro record's own fields, flat: nested records joined with a dot (`bant.budget`). */
+  props: Record<string, string | number | boolean | null>;
+}
+
+type Props = ScoringEvent['props'];
+
+/**
+ * Maps a decoded record to the engine's event. Pure. Returns null for topics the engine does not
+ * score (lead.outcome.v1, lead.stage-changed.v1).
+ *
+ * Beyond flattening, the mapping makes two choices the model's rules rely on:
+ * - enum symbols reach the engine in lower case (`OPEN` -> `open`);
+ * - email events get `secondsSinceDelivery` (null when deliveredAt is unknown), the signal that
+ *   tells a privacy proxy's open seconds after delivery from a person's. It is negative when the
+ *   producers' clocks disagree; the engine decides what that means.
+ * Optional fields are present with null rather than absent, so every event of a type has the
+ * same keys.
+ */
+export function mapToScoringEvent<T extends TopicName>(
+  topic: T,
+  record: RecordByTopic[T],
+): ScoringEvent | null {
+  const r = record as RecordByTopic[TopicName];
+  switch (topic) {
+    case 'engagement.web-visit.v1': {
+      const v = r as RecordByTopic['engagement.web-visit.v1'];
+      return event(v, 'web', {
+        url: v.url,
+        path: v.path,
+        referrer: v.referrer,
+        userAgent: v.userAgent,
+        sessionId: v.sessionId,
+        durationSeconds: v.durationSeconds,
+      });
+    }
+    case 'engagement.email.v1': {
+      const e = r as RecordByTopic['engagement.email.v1'];
+      return event(e, 'email', {
+        action: e.action.toLowerCase(),
+        campaignId: e.campaignId,
+        messageId: e.messageId,
+        deliveredAt: e.deliveredAt,
+        secondsSinceDelivery: e.deliveredAt === null ? null : (e.eventTime - e.deliveredAt) / 1000,
+        userAgent: e.userAgent,
+        linkUrl: e.linkUrl,
+      });
+    }
+    case 'product.trial-activity.v1': {
+      const t = r as RecordByTopic['product.trial-activity.v1'];
+      return event(t, 'trial', {
+        accountId: t.accountId,
+        action: t.action,
+        feature: t.feature,
+        quantity: t.quantity,
+      });
+    }
+    case 'lead.profile.v1': {
+      const p = r as RecordByTopic['lead.profile.v1'];
+      return event(p, 'profile', {
+        jobTitle: p.jobTitle,
+        seniority: p.seniority === null ? null : p.seniority.toLowerCase(),
+        companySize: p.companySize,
+        industry: p.industry,
+        country: p.country,
+      });
+    }
+    case 'sales.qualification.v1': {
+      const s = r as RecordByTopic['sales.qualification.v1'];
+      return event(s, 'sales', {
+        verdict: s.verdict.toLowerCase(),
+        'bant.budget': s.bant.budget,
+        'bant.authority': s.bant.authority,
+        'bant.need': s.bant.need,
+        'bant.timeline': s.bant.timeline,
+        reason: s.reason,
+      });
+    }
+    case 'lead.outcome.v1':
+    case 'lead.stage-changed.v1':
+      return null;
+    default:
+      return unreachable(topic);
+  }
+}
+
+function event(
+  envelope: { eventId: string; leadId: string; eventTime: number },
+  type: ScoringEventType,
+  props: Props,
+): ScoringEvent {
+  return { eventId: envelope.eventId, leadId: envelope.leadId, eventTime: envelope.eventTime, type, props };
+}
+
+function unreachable(topic: never): never {
+  throw new Error(`no mapping for topic ${String(topic)}`);
+}
+
+/**
+ * A stage transition as the engine describes it (libs/engine StageTransition, structurally), and
+ * what only the publisher knows. Kept structural so the contracts library does not import the
+ * engine.
+ */
+export interface TransitionLike {
+  from: string;
+  to: string;
+  scores: Record<string, number>;
+  cause: { kind: string; ruleId?: string; detail: string };
+  /** The triggering event; absent for time-driven changes. */
+  eventId?: string;
+  eventTime: number;
+  seq: number;
+}
+
+export interface TransitionMeta {
+  leadId: string;
+  /** The transition's own id, the same on every publication (engine: transitionId()). */
+  eventId: string;
+  emittedAt: number;
+  modelVersion: string;
+}
+
+/**
+ * Builds the lead.stage-changed.v1 record. Engine cause kinds are kebab case (`sales-verdict`),
+ * the Avro enum upper snake case (`SALES_VERDICT`); a kind the schema does not know yet becomes
+ * UNKNOWN rather than a stage change stuck unpublished, and `detail` still explains it. Pure.
+ */
+export function toStageChangedRecord(transition: TransitionLike, meta: TransitionMeta): LeadStageChanged {
+  return {
+    eventId: meta.eventId,
+    leadId: meta.leadId,
+    fromStage: transition.from,
+    toStage: transition.to,
+    scores: { ...transition.scores },
+    cause: {
+      kind: causeKindSymbol(transition.cause.kind),
+      ruleId: transition.cause.ruleId ?? null,
+      detail: transition.cause.detail,
+    },
+    triggeringEventId: transition.eventId ?? null,
+    eventTime: transition.eventTime,
+    emittedAt: meta.emittedAt,
+    modelVersion: meta.modelVersion,
+    sequence: transition.seq,
+  };
+}
+
+export function causeKindSymbol(kind: string): StageChangeCauseKind {
+  const symbol = kind.toUpperCase().replaceAll('-', '_');
+  return (STAGE_CHANGE_CAUSE_KIND_SYMBOLS as readonly string[]).includes(symbol)
+    ? (symbol as StageChangeCauseKind)
+    : 'UNKNOWN';
+}
