@@ -21,6 +21,7 @@ export type ErrorCode =
   | 'MESSAGE_VALIDATION_FAILED'
   | 'MESSAGE_KEY_MISMATCH'
   | 'SCHEMA_INCOMPATIBLE'
+  | 'DELIVERY_FAILED'
   | 'BROKER_UNAVAILABLE'
   | 'REGISTRY_UNAVAILABLE'
   | 'REDIS_UNAVAILABLE'
@@ -44,6 +45,8 @@ const CLASSES: Record<ErrorCode, ErrorClass> = {
   MESSAGE_VALIDATION_FAILED: { retryable: false, poison: true },
   MESSAGE_KEY_MISMATCH: { retryable: false, poison: true },
   SCHEMA_INCOMPATIBLE: { retryable: false, poison: false },
+  // A downstream (webhook) refused the message or kept failing past the bounded attempts.
+  DELIVERY_FAILED: { retryable: false, poison: true },
   BROKER_UNAVAILABLE: { retryable: true, poison: false },
   REGISTRY_UNAVAILABLE: { retryable: true, poison: false },
   REDIS_UNAVAILABLE: { retryable: true, poison: false },

@@ -29,6 +29,8 @@ export const scoringEnvSchema = commonEnvSchema.extend({
   /** Outbox relay: pass interval, and the age an entry must reach before the relay takes it. */
   RELAY_INTERVAL_MS: int(50, 600_000).default(1_000),
   RELAY_MIN_AGE_MS: int(0, 3_600_000).default(5_000),
+  /** Fading-leads scheduler: how often the shards' due sets are polled. */
+  FADE_POLL_MS: int(20, 60_000).default(250),
   /**
    * Deterministic tests and what-if replays only: evaluate every event at this fixed epoch-ms
    * time instead of the wall clock.

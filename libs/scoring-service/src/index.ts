@@ -1,4 +1,5 @@
 export { clockOf, loadScoringEnv, type ScoringEnv, scoringEnvSchema } from './config.ts';
+export { FadingLoop, type FadingLoopOptions } from './fading.ts';
 export { runMain } from './main-runner.ts';
 export { createScoringProcessor, type ProcessorDeps } from './processor.ts';
 export { createStageChangePublisher, type StageChangePublisher } from './publisher.ts';
@@ -7,6 +8,7 @@ export {
   type ConsumerServiceSpec,
   type RunningService,
   startConsumerService,
+  startFadingService,
   startRelayService,
 } from './service.ts';
 export { type Wiring, wire } from './wiring.ts';

@@ -11,7 +11,7 @@ import type { Producer } from 'kafkajs';
  * (a crash between the broker's ack and the outbox delete) carries the same id both times.
  */
 export interface StageChangePublisher {
-  publish(changes: RecordedChange[], source: 'inline' | 'relay'): Promise<void>;
+  publish(changes: RecordedChange[], source: 'inline' | 'relay' | 'scheduler'): Promise<void>;
 }
 
 export function createStageChangePublisher(deps: {

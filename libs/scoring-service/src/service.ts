@@ -1,6 +1,7 @@
 import { ensureTopics, type InputTopicName } from '@leadscorer/contracts';
 import { KafkajsSource, type OpsServer, startOpsServer } from '@leadscorer/runtime';
 import { loadScoringEnv } from './config.ts';
+import { FadingLoop } from './fading.ts';
 import { createScoringProcessor } from './processor.ts';
 import { OutboxRelay } from './relay.ts';
 import { type Wiring, wire } from './wiring.ts';
@@ -111,6 +112,46 @@ export async function startRelayService(
     isReady: () => relay.isHealthy(),
     stop: async () => {
       await relay.stop();
+      await w.producer.disconnect();
+      w.redis.disconnect();
+      await ops.close();
+    },
+  };
+}
+
+/** The fading-leads service: moves leads whose stage changes by time alone, on time. */
+export async function startFadingService(
+  spec: { service: string; defaultPort: number },
+  rawEnv: NodeJS.ProcessEnv,
+): Promise<RunningService> {
+  const env = loadScoringEnv(rawEnv);
+  const w = wire(spec.service, env);
+  await w.redis.connect();
+  await w.producer.connect();
+  const loop = new FadingLoop({
+    store: w.store,
+    publisher: w.publisher,
+    log: w.log.child({ component: 'fading' }),
+    clock: w.clock,
+    pollMs: env.FADE_POLL_MS,
+    batchSize: 200,
+  });
+  const ops = await startOpsServer({
+    host: env.HTTP_HOST,
+    port: env.HTTP_PORT ?? spec.defaultPort,
+    registry: w.metrics.registry,
+    // Live while passes keep completing (a wedged loop gets the pod restarted).
+    live: () => loop.lastPassAt() === 0 || Date.now() - loop.lastPassAt() < 60_000,
+    ready: () => loop.isHealthy(),
+  });
+  loop.start();
+  w.log.info({ port: ops.port, pollMs: env.FADE_POLL_MS }, 'moving fading leads');
+  return {
+    wiring: w,
+    ops,
+    isReady: () => loop.isHealthy(),
+    stop: async () => {
+      await loop.stop();
       await w.producer.disconnect();
       w.redis.disconnect();
       await ops.close();

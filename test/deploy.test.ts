@@ -1,0 +1,654 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { createMetrics } from '@leadscorer/runtime';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { loadScoringEnv, scoringEnvSchema } from '../libs/scoring-service/src/config.ts';
+import { alertsEnvSchema, loadAlertsEnv } from '../services/sales-alerts/src/config.ts';
+
+// Keeps deploy/ (Kubernetes manifests, Prometheus rules and config, Grafana dashboard) honest
+// against the code: every service has a hardened Deployment on its real port, secrets only come
+// from Secrets, every variable set is one the services read (with a valid value), every metric
+// an alert or panel queries exists. Reads files only; promtool and kubectl checks run when
+// those tools are installed (both work offline).
+
+const root = join(import.meta.dirname, '..');
+const k8sDir = join(root, 'deploy/kubernetes');
+const promDir = join(root, 'deploy/prometheus');
+const IMAGE = 'ghcr.io/lead-scorer/lead-scorer:0.1.0';
+
+// ---------------------------------------------------------------------------------------------
+// Minimal shapes of what we read.
+
+type Obj = Record<string, unknown>;
+interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec?: Obj;
+  [k: string]: unknown;
+}
+interface Probe {
+  httpGet?: { path: string; port: number | string };
+}
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; configMapKeyRef?: Obj };
+}
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  ports?: { name?: string; containerPort: number }[];
+  env?: EnvVar[];
+  envFrom?: { configMapRef?: { name: string }; secretRef?: { name: string } }[];
+  livenessProbe?: Probe;
+  readinessProbe?: Probe;
+  startupProbe?: Probe;
+  lifecycle?: { preStop?: { exec?: { command: string[] } } };
+  resources?: {
+    requests?: { cpu?: string; memory?: string };
+    limits?: { cpu?: string; memory?: string };
+  };
+  securityContext?: {
+    runAsNonRoot?: boolean;
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { drop?: string[]; add?: string[] };
+    seccompProfile?: { type: string };
+  };
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+interface PodSpec {
+  containers: Container[];
+  terminationGracePeriodSeconds?: number;
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string } };
+  volumes?: { name: string; configMap?: { name: string } }[];
+}
+interface Deployment extends K8sObject {
+  spec: {
+    replicas: number;
+    selector: { matchLabels: Record<string, string> };
+    template: {
+      metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+      spec: PodSpec;
+    };
+  };
+}
+interface Kustomization {
+  namespace?: string;
+  resources?: string[];
+  configMapGenerator?: { name: string; files?: string[]; envs?: string[]; literals?: string[] }[];
+  secretGenerator?: unknown[];
+}
+interface Rule {
+  alert?: string;
+  record?: string;
+  expr: string;
+  for?: string;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+}
+interface RuleFile {
+  groups: { name: string; rules: Rule[] }[];
+}
+interface Panel {
+  id: number;
+  type: string;
+  title: string;
+  datasource?: { type?: string; uid?: string };
+  targets?: { expr?: string; datasource?: { uid?: string } }[];
+  panels?: Panel[];
+}
+interface Dashboard {
+  schemaVersion: number;
+  uid: string;
+  title: string;
+  panels: Panel[];
+  templating: { list: { name: string; type: string; query?: string | { query: string } }[] };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The code side: services, their ports, what they are, the environment they read.
+
+const services = readdirSync(join(root, 'services'))
+  .filter((s) => existsSync(join(root, 'services', s, 'src/main.ts')))
+  .sort();
+
+function serviceSource(s: string): string {
+  const dir = join(root, 'services', s, 'src');
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+    .map((f) => readFileSync(join(dir, f), 'utf8'))
+    .join('\n');
+}
+
+/** The port a service serves /metrics, /healthz and /readyz on when HTTP_PORT is unset. */
+function defaultPort(s: string): number {
+  const m = /defaultPort(?:\s*:\s*|\s*=\s*)(\d+)/.exec(serviceSource(s));
+  if (!m) throw new Error(`services/${s}/src declares no defaultPort`);
+  return Number(m[1]);
+}
+
+/** Loads the scoring model (itself, or through the scoring-service runtime). */
+function readsModel(s: string): boolean {
+  return /\b(loadModel|startConsumerService|startRelayService|startFadingService)\b/.test(serviceSource(s));
+}
+
+/** A member of a Kafka consumer group (directly or through the scoring-service runtime). */
+function isConsumer(s: string): boolean {
+  return /\b(startConsumerService|KafkajsSource)\b/.test(serviceSource(s));
+}
+
+function envSchemaOf(s: string): { keys: string[]; load: (env: NodeJS.ProcessEnv) => unknown } {
+  return s === 'sales-alerts'
+    ? { keys: Object.keys(alertsEnvSchema.shape), load: loadAlertsEnv }
+    : { keys: Object.keys(scoringEnvSchema.shape), load: loadScoringEnv };
+}
+
+/** Names the services treat as secrets (libs/runtime/src/config.ts redacts the same). */
+const SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY$/;
+/** Set per Deployment or not at all: shared, they would merge consumer groups or clients. */
+const PER_SERVICE = ['HTTP_PORT', 'CONSUMER_GROUP', 'KAFKA_CLIENT_ID', 'CLOCK_FIXED_MS'];
+
+// ---------------------------------------------------------------------------------------------
+// The deploy side.
+
+function yamlFiles(dir: string): string[] {
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml'))
+    .sort();
+}
+
+function parseDocs(file: string): K8sObject[] {
+  return parseAllDocuments(readFileSync(file, 'utf8'))
+    .map((d) => {
+      expect(d.errors, `${file}: ${d.errors.map((e) => e.message).join('; ')}`).toEqual([]);
+      return d.toJS() as K8sObject | null;
+    })
+    .filter((o): o is K8sObject => o !== null);
+}
+
+/** Files of a kustomization directory holding Kubernetes objects (the kustomization excluded). */
+function manifestFiles(dir: string): string[] {
+  return yamlFiles(dir).filter(
+    (f) =>
+      f !== 'kustomization.yaml' && parseDocs(join(dir, f)).some((o) => o.apiVersion !== undefined && o.kind),
+  );
+}
+
+function readKustomization(dir: string): Kustomization {
+  return parse(readFileSync(join(dir, 'kustomization.yaml'), 'utf8')) as Kustomization;
+}
+
+function parseEnvFile(file: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const t = line.trim();
+    if (t === '' || t.startsWith('#')) continue;
+    const eq = t.indexOf('=');
+    expect(eq, `${file}: "${t}" is not KEY=VALUE`).toBeGreaterThan(0);
+    out[t.slice(0, eq)] = t.slice(eq + 1);
+  }
+  return out;
+}
+
+const kustomization = readKustomization(k8sDir);
+const resources = (kustomization.resources ?? []).flatMap((f) =>
+  parseDocs(join(k8sDir, f)).map((o) => ({ file: f, o })),
+);
+const deployments = resources.filter((r) => r.o.kind === 'Deployment').map((r) => r.o as Deployment);
+const generator = (name: string) => kustomization.configMapGenerator?.find((g) => g.name === name);
+const sharedEnvFiles = generator('lead-scorer-env')?.envs ?? [];
+const sharedEnv: Record<string, string> = Object.assign(
+  {},
+  ...sharedEnvFiles.map((f) => parseEnvFile(join(k8sDir, f))),
+);
+
+function deploymentOf(s: string): { d: Deployment; c: Container } {
+  const cmd = ['node', `services/${s}/src/main.ts`];
+  for (const d of deployments) {
+    const c = d.spec.template.spec.containers.find((x) => JSON.stringify(x.command) === JSON.stringify(cmd));
+    if (c) return { d, c };
+  }
+  throw new Error(`no Deployment runs ${cmd.join(' ')}`);
+}
+
+function portNumber(c: Container, port: number | string | undefined): number | undefined {
+  if (typeof port === 'number') return port;
+  return c.ports?.find((p) => p.name === port)?.containerPort;
+}
+
+function envOf(c: Container): Record<string, string> {
+  const literal = Object.fromEntries(
+    (c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value as string]),
+  );
+  return { ...sharedEnv, ...literal };
+}
+
+function secretRefs(c: Container): EnvVar[] {
+  return (c.env ?? []).filter((e) => e.valueFrom?.secretKeyRef);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Metric names: what the services export, and what a PromQL expression reads.
+
+const PROMQL_KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'inf', 'nan', 'atan2']);
+
+/** Metric names an expression selects (functions, keywords, labels and durations left out). */
+function metricNames(expr: string): string[] {
+  let s = expr.replace(/"(?:[^"\\]|\\.)*"|'(?:[^'\\]|\\.)*'|`[^`]*`/g, '""');
+  s = s.replace(/\{[^}]*\}/g, ' ');
+  s = s.replace(/\[[^\]]*\]/g, ' ');
+  s = s.replace(/\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g, ' ');
+  s = s.replace(/\boffset\s+-?\w+/g, ' ');
+  s = s.replace(/\$\{?\w+\}?/g, ' ');
+  const names = new Set<string>();
+  for (const m of s.matchAll(/[a-zA-Z_:][a-zA-Z0-9_:]*/g)) {
+    const before = s[m.index - 1] ?? ' ';
+    if (/[0-9.]/.test(before)) continue; // exponent of a number, 1e3
+    if (s.slice(m.index + m[0].length).trimStart().startsWith('(')) continue; // function
+    if (PROMQL_KEYWORDS.has(m[0].toLowerCase())) continue;
+    names.add(m[0]);
+  }
+  return [...names];
+}
+
+let knownMetrics = new Set<string>();
+
+beforeAll(async () => {
+  // Every metric a service exposes: createMetrics (incl. prom-client defaults, leadscorer_
+  // prefixed), plus counters a service registers itself (sales-alerts), plus Prometheus' `up`.
+  const metrics = createMetrics('deploy-test');
+  const known = new Set<string>(['up']);
+  for (const m of await metrics.registry.getMetricsAsJSON()) {
+    known.add(m.name);
+    if (m.type === 'histogram') for (const x of ['_bucket', '_sum', '_count']) known.add(m.name + x);
+    if (m.type === 'summary') for (const x of ['_sum', '_count']) known.add(m.name + x);
+  }
+  for (const s of services) {
+    for (const m of serviceSource(s).matchAll(/name:\s*'(leadscorer_[a-z0-9_]+)'/g)) known.add(m[1]!);
+  }
+  knownMetrics = known;
+});
+
+function hasTool(cmd: string, args: string[]): boolean {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  return r.error === undefined && r.status === 0;
+}
+const promtool = hasTool('promtool', ['--version']);
+const kubectl = hasTool('kubectl', ['version', '--client']);
+
+function run(cmd: string, args: string[], cwd = root): { status: number | null; out: string } {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 60_000 });
+  return { status: r.status, out: `${r.stdout ?? ''}${r.stderr ?? ''}` };
+}
+
+// =============================================================================================
+
+describe('deploy/kubernetes', () => {
+  it('kustomizations list exactly the manifest files of their directory (examples excluded)', () => {
+    for (const dir of [k8sDir, join(k8sDir, 'monitoring')]) {
+      const k = readKustomization(dir);
+      const listed = [...(k.resources ?? [])].sort();
+      const expected = manifestFiles(dir).filter((f) => !f.includes('.example.'));
+      expect(listed, dir).toEqual(expected);
+      expect(k.namespace, dir).toBe('lead-scorer');
+    }
+    expect(kustomization.resources).not.toContain('secret.example.yaml');
+    expect(existsSync(join(k8sDir, 'secret.example.yaml'))).toBe(true);
+  });
+
+  it('has one hardened Deployment per service in services/, on its own port', () => {
+    expect(services.length).toBeGreaterThan(0);
+    for (const s of services) {
+      const { d, c } = deploymentOf(s);
+      const where = `Deployment ${d.metadata.name}`;
+      const pod = d.spec.template.spec;
+      const port = defaultPort(s);
+      expect(d.metadata.name, where).toBe(s);
+      expect(pod.containers, where).toHaveLength(1);
+      expect(c.image, where).toBe(IMAGE);
+      expect(d.spec.replicas, where).toBeGreaterThanOrEqual(1);
+
+      // Labels the scrape configs, PodMonitor, PDBs and Services select on.
+      const labels = d.spec.template.metadata.labels;
+      expect(labels['app.kubernetes.io/name'], where).toBe(s);
+      expect(labels['app.kubernetes.io/part-of'], where).toBe('lead-scorer');
+      for (const [k, v] of Object.entries(d.spec.selector.matchLabels)) expect(labels[k], where).toBe(v);
+
+      // Port, probes, scrape annotations.
+      expect(portNumber(c, 'metrics'), `${where}: containerPort "metrics"`).toBe(port);
+      expect(envOf(c).HTTP_PORT ?? String(port), where).toBe(String(port));
+      expect(c.livenessProbe?.httpGet?.path, where).toBe('/healthz');
+      expect(portNumber(c, c.livenessProbe?.httpGet?.port), where).toBe(port);
+      expect(c.readinessProbe?.httpGet?.path, where).toBe('/readyz');
+      expect(portNumber(c, c.readinessProbe?.httpGet?.port), where).toBe(port);
+      if (c.startupProbe) expect(portNumber(c, c.startupProbe.httpGet?.port), where).toBe(port);
+      const ann = d.spec.template.metadata.annotations ?? {};
+      expect(ann['prometheus.io/scrape'], where).toBe('true');
+      expect(ann['prometheus.io/port'], where).toBe(String(port));
+
+      // Resources.
+      expect(c.resources?.requests?.cpu, where).toBeDefined();
+      expect(c.resources?.requests?.memory, where).toBeDefined();
+      expect(c.resources?.limits?.cpu, where).toBeDefined();
+      expect(c.resources?.limits?.memory, where).toBeDefined();
+
+      // Non-root, read-only, no capabilities, seccomp.
+      expect(c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot, where).toBe(true);
+      expect(pod.securityContext?.runAsUser ?? 1000, where).toBeGreaterThan(0);
+      expect(c.securityContext?.readOnlyRootFilesystem, where).toBe(true);
+      expect(c.securityContext?.allowPrivilegeEscalation, where).toBe(false);
+      expect(c.securityContext?.capabilities?.drop, where).toContain('ALL');
+      expect(c.securityContext?.capabilities?.add ?? [], where).toEqual([]);
+      expect((c.securityContext?.seccompProfile ?? pod.securityContext?.seccompProfile)?.type, where).toBe(
+        'RuntimeDefault',
+      );
+
+      // The kubelet waits for the graceful shutdown (and a preStop sleep) before SIGKILL.
+      const shutdownMs = Number(envOf(c).SHUTDOWN_TIMEOUT_MS ?? 25_000);
+      const preStop = c.lifecycle?.preStop?.exec?.command;
+      const sleep = preStop?.[0] === 'sleep' ? Number(preStop[1]) : 0;
+      expect(pod.terminationGracePeriodSeconds ?? 30, where).toBeGreaterThan(shutdownMs / 1000 + sleep);
+    }
+    // ...and no Deployment for a service that does not exist.
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(services);
+  });
+
+  it('has a PodDisruptionBudget for every consumer Deployment', () => {
+    const pdbs = resources.filter((r) => r.o.kind === 'PodDisruptionBudget').map((r) => r.o);
+    const consumers = services.filter(isConsumer);
+    expect(consumers).toEqual(expect.arrayContaining(['web-visits', 'email-engagement', 'trial-activity']));
+    for (const s of consumers) {
+      const { d } = deploymentOf(s);
+      const labels = d.spec.template.metadata.labels;
+      const pdb = pdbs.find((p) => {
+        const sel = (p.spec?.selector as { matchLabels?: Record<string, string> } | undefined)?.matchLabels ?? {};
+        return Object.keys(sel).length > 0 && Object.entries(sel).every(([k, v]) => labels[k] === v);
+      });
+      expect(pdb, `no PodDisruptionBudget selects ${s}`).toBeDefined();
+      expect(pdb?.spec?.maxUnavailable ?? pdb?.spec?.minAvailable, s).toBeDefined();
+    }
+  });
+
+  it('mounts the model where MODEL_FILE points, from a generator reading a copy of models/default.yaml', () => {
+    const gen = generator('lead-scorer-model');
+    expect(gen?.files).toHaveLength(1);
+    const [key, file] = (gen?.files?.[0] ?? '').split('=') as [string, string];
+    expect(readFileSync(join(k8sDir, file), 'utf8'), `deploy/kubernetes/${file} differs from models/default.yaml`).toBe(
+      readFileSync(join(root, 'models/default.yaml'), 'utf8'),
+    );
+    const modelFile = sharedEnv.MODEL_FILE!;
+    expect(basename(modelFile)).toBe(key);
+    for (const s of services) {
+      const { d, c } = deploymentOf(s);
+      const vol = d.spec.template.spec.volumes?.find((v) => v.configMap?.name === 'lead-scorer-model');
+      if (!readsModel(s)) continue;
+      expect(vol, `${s} reads the model but does not mount it`).toBeDefined();
+      const mount = c.volumeMounts?.find((m) => m.name === vol?.name);
+      expect(mount?.mountPath, s).toBe(dirname(envOf(c).MODEL_FILE ?? ''));
+      expect(envOf(c).MODEL_FILE, s).toBe(modelFile);
+    }
+  });
+
+  it('takes secrets from Secrets only: never a literal value, never in the shared environment', () => {
+    const fromSecrets = new Set(
+      deployments.flatMap((d) => d.spec.template.spec.containers.flatMap(secretRefs)).map((e) => e.name),
+    );
+    for (const name of ['KAFKA_SASL_PASSWORD', 'REDIS_PASSWORD', 'WEBHOOK_SECRET'])
+      expect(fromSecrets, name).toContain(name);
+    for (const name of fromSecrets) {
+      expect(Object.keys(sharedEnv), `shared environment sets ${name}`).not.toContain(name);
+      for (const g of kustomization.configMapGenerator ?? [])
+        expect((g.literals ?? []).some((l) => l.startsWith(`${name}=`)), `${g.name} sets ${name}`).toBe(false);
+    }
+    expect(kustomization.secretGenerator, 'no secret values in the kustomization').toBeUndefined();
+    for (const { file, o } of resources) {
+      expect(o.kind, `${file} holds a Secret`).not.toBe('Secret');
+      if (o.kind !== 'Deployment') continue;
+      for (const c of (o as Deployment).spec.template.spec.containers) {
+        for (const e of c.env ?? []) {
+          if (e.value === undefined) continue;
+          expect(fromSecrets.has(e.name), `${file}: ${e.name} has a literal value`).toBe(false);
+          expect(SECRET_NAME.test(e.name), `${file}: ${e.name} looks secret and has a literal value`).toBe(false);
+        }
+      }
+    }
+    for (const name of Object.keys(sharedEnv))
+      expect(SECRET_NAME.test(name), `shared environment sets ${name}, which looks secret`).toBe(false);
+  });
+
+  it('sets only variables the services read, with values they accept', () => {
+    for (const name of PER_SERVICE) expect(Object.keys(sharedEnv), `shared ${name}`).not.toContain(name);
+    for (const k of ['KAFKA_BROKERS', 'SCHEMA_REGISTRY_URL', 'REDIS_URL', 'LOG_LEVEL', 'MODEL_FILE'])
+      expect(sharedEnv[k], k).toBeTruthy();
+    expect(sharedEnv.MODEL_FILE).toBe('/etc/lead-scorer/model.yaml');
+    // The shared file may carry variables only some services read (zod drops the rest there).
+    const readBySome = new Set([
+      ...Object.keys(scoringEnvSchema.shape),
+      ...Object.keys(alertsEnvSchema.shape),
+      'NODE_OPTIONS',
+    ]);
+    for (const s of services) {
+      const { c } = deploymentOf(s);
+      const schema = envSchemaOf(s);
+      const readByThis = new Set([...schema.keys, 'NODE_OPTIONS']);
+      const env: Record<string, string> = envOf(c);
+      for (const name of Object.keys(env)) {
+        expect(readBySome.has(name), `${s}: ${name} is read by no service`).toBe(true);
+        if (!(name in sharedEnv)) expect(readByThis.has(name), `${s}: ${name} is not read by ${s}`).toBe(true);
+      }
+      // Secrets stand in with plausible values; the configuration must then load.
+      for (const e of secretRefs(c)) {
+        env[e.name] = e.name === 'WEBHOOK_URL' ? 'https://hooks.example.com/x' : 'x'.repeat(32);
+      }
+      const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
+      expect(() => schema.load(cleaned), s).not.toThrow();
+    }
+  });
+
+  it.skipIf(!kubectl)('builds with kubectl kustomize: hashed ConfigMaps wired into every Deployment', () => {
+    const r = run('kubectl', ['kustomize', k8sDir]);
+    expect(r.status, r.out).toBe(0);
+    const built = parseAllDocuments(r.out).map((d) => d.toJS() as K8sObject);
+    const model = built.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('lead-scorer-model-'));
+    const env = built.find((o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('lead-scorer-env-'));
+    expect((model?.data as Record<string, string>)['model.yaml']).toBe(
+      readFileSync(join(root, 'models/default.yaml'), 'utf8'),
+    );
+    for (const o of built) {
+      if (o.kind !== 'Namespace') expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('lead-scorer');
+      if (o.kind !== 'Deployment') continue;
+      const pod = (o as Deployment).spec.template.spec;
+      expect(pod.containers[0]?.envFrom?.[0]?.configMapRef?.name).toBe(env?.metadata.name);
+      const vol = pod.volumes?.find((v) => v.name === 'model');
+      if (vol) expect(vol.configMap?.name).toBe(model?.metadata.name);
+    }
+    const mon = run('kubectl', ['kustomize', join(k8sDir, 'monitoring')]);
+    expect(mon.status, mon.out).toBe(0);
+  });
+});
+
+// =============================================================================================
+
+const alertsFile = join(promDir, 'alerts.yml');
+const alerts = parse(readFileSync(alertsFile, 'utf8')) as RuleFile;
+const readme = existsSync(join(root, 'deploy/README.md')) ? readFileSync(join(root, 'deploy/README.md'), 'utf8') : '';
+
+describe('deploy/prometheus', () => {
+  const rules = alerts.groups.flatMap((g) => g.rules);
+
+  it('alert rules have for, a severity, a summary, a description and a runbook in deploy/README.md', () => {
+    expect(rules.length).toBeGreaterThan(0);
+    const names = rules.map((r) => r.alert);
+    expect(new Set(names).size, 'alert names are unique').toBe(names.length);
+    const headings = new Set(
+      [...readme.matchAll(/^#+\s+(.+)$/gm)].map((m) => m[1]!.trim().toLowerCase().replace(/[^a-z0-9 -]/g, '')),
+    );
+    for (const r of rules) {
+      expect(r.alert, `recording rules do not belong in alerts.yml: ${r.record}`).toBeTruthy();
+      expect(r.for, `${r.alert}: for`).toMatch(/^\d+[smhd]$/);
+      expect(['critical', 'warning', 'info'], `${r.alert}: severity`).toContain(r.labels?.severity);
+      expect(r.annotations?.summary, `${r.alert}: summary`).toBeTruthy();
+      expect(r.annotations?.description, `${r.alert}: description`).toBeTruthy();
+      expect(r.annotations?.runbook, `${r.alert}: runbook`).toBe(`deploy/README.md#${r.alert!.toLowerCase()}`);
+      expect(headings.has(r.alert!.toLowerCase()), `deploy/README.md has no "${r.alert}" section`).toBe(true);
+    }
+  });
+
+  it('alerts cover lag, dead letters, outbox, silence, retries, latency, Redis, up and the scheduler', () => {
+    const exprs = rules.map((r) => r.expr).join('\n');
+    for (const m of [
+      'leadscorer_consumer_lag',
+      'leadscorer_events_dead_lettered_total',
+      'leadscorer_outbox_depth',
+      'leadscorer_events_consumed_total',
+      'leadscorer_transient_retries_total',
+      'leadscorer_event_to_stage_change_published_seconds_bucket',
+      'leadscorer_redis_script_seconds_bucket',
+      'up',
+    ])
+      expect(rules.map((r) => metricNames(r.expr)).flat(), m).toContain(m);
+    expect(exprs).toContain('service="fading-leads"');
+  });
+
+  it('alerts query only metrics the services export', () => {
+    for (const r of rules) {
+      for (const name of metricNames(r.expr))
+        expect(knownMetrics.has(name), `${r.alert} queries unknown metric ${name}`).toBe(true);
+    }
+  });
+
+  it('the PromQL metric-name extractor skips functions, labels, keywords and durations', () => {
+    expect(
+      metricNames(
+        'histogram_quantile(0.99, sum by (le) (rate(a_bucket{x="y(z)"}[5m]))) > 1e3 and b unless c offset 1h or vector(0)',
+      ).sort(),
+    ).toEqual(['a_bucket', 'b', 'c']);
+  });
+
+  it('prometheus.yml loads alerts.yml and scrapes every service as job lead-scorer', () => {
+    const cfg = parse(readFileSync(join(promDir, 'prometheus.yml'), 'utf8')) as {
+      rule_files: string[];
+      scrape_configs: { job_name: string; honor_labels?: boolean; static_configs: { targets: string[] }[] }[];
+    };
+    expect(cfg.rule_files.map((f) => join(promDir, f))).toContain(alertsFile);
+    const job = cfg.scrape_configs.find((j) => j.job_name === 'lead-scorer');
+    const targets = job?.static_configs.flatMap((s) => s.targets) ?? [];
+    for (const s of services) expect(targets, s).toContain(`${s}:${defaultPort(s)}`);
+    expect(job?.honor_labels).toBe(true);
+
+    const k8s = parse(readFileSync(join(promDir, 'prometheus-kubernetes.yml'), 'utf8')) as typeof cfg;
+    expect(k8s.rule_files.map((f) => join(promDir, f))).toContain(alertsFile);
+    expect(k8s.scrape_configs.map((j) => j.job_name)).toContain('lead-scorer');
+  });
+
+  it('the Prometheus Operator copies (PrometheusRule, PodMonitor) match', () => {
+    const monitoring = join(k8sDir, 'monitoring');
+    const rule = parseDocs(join(monitoring, 'prometheusrule.yaml'))[0]!;
+    expect(rule.kind).toBe('PrometheusRule');
+    expect(rule.spec?.groups, 'prometheusrule.yaml is out of date with alerts.yml').toEqual(alerts.groups);
+    const pm = parseDocs(join(monitoring, 'podmonitor.yaml'))[0]!;
+    expect(pm.kind).toBe('PodMonitor');
+    const endpoints = pm.spec?.podMetricsEndpoints as { port: string }[];
+    expect(endpoints.map((e) => e.port)).toEqual(['metrics']);
+  });
+
+  it.skipIf(!promtool)('promtool check rules, check config and the alert unit tests pass', () => {
+    const rulesCheck = run('promtool', ['check', 'rules', 'deploy/prometheus/alerts.yml']);
+    expect(rulesCheck.status, rulesCheck.out).toBe(0);
+    const configCheck = run('promtool', ['check', 'config', 'deploy/prometheus/prometheus.yml']);
+    expect(configCheck.status, configCheck.out).toBe(0);
+
+    // alerts.test.yml checks labels and timing; promtool would also compare every rendered
+    // annotation, so the unit tests run against a copy without annotations.
+    const tmp = mkdtempSync(join(tmpdir(), 'lead-scorer-alerts-'));
+    try {
+      const bare = structuredClone(alerts);
+      for (const g of bare.groups) for (const r of g.rules) delete r.annotations;
+      writeFileSync(join(tmp, 'alerts.yml'), stringify(bare));
+      writeFileSync(join(tmp, 'alerts.test.yml'), readFileSync(join(promDir, 'alerts.test.yml'), 'utf8'));
+      const unit = run('promtool', ['test', 'rules', 'alerts.test.yml'], tmp);
+      expect(unit.status, unit.out).toBe(0);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+});
+
+// =============================================================================================
+
+describe('deploy/grafana', () => {
+  const dashboard = JSON.parse(readFileSync(join(root, 'deploy/grafana/dashboard.json'), 'utf8')) as Dashboard;
+  const panels = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).filter((p) => p.type !== 'row');
+  const dsOk = (uid: string | undefined) => uid === '${DS_PROMETHEUS}' || uid === 'prometheus';
+
+  it('the dashboard has a Prometheus datasource variable and every panel a query', () => {
+    expect(dashboard.schemaVersion).toBeGreaterThanOrEqual(36);
+    expect(dashboard.uid).toBeTruthy();
+    expect(dashboard.templating.list.find((v) => v.name === 'DS_PROMETHEUS')?.type).toBe('datasource');
+    const ids = dashboard.panels.flatMap((p) => [p, ...(p.panels ?? [])]).map((p) => p.id);
+    expect(new Set(ids).size, 'panel ids are unique').toBe(ids.length);
+    expect(panels.length).toBeGreaterThan(0);
+    for (const p of panels) {
+      expect(p.targets?.length ?? 0, `panel "${p.title}" has no target`).toBeGreaterThan(0);
+      expect(dsOk(p.datasource?.uid), `panel "${p.title}" datasource`).toBe(true);
+      for (const t of p.targets ?? []) {
+        expect(t.expr, `panel "${p.title}"`).toBeTruthy();
+        expect(dsOk(t.datasource?.uid ?? p.datasource?.uid), `panel "${p.title}" target datasource`).toBe(true);
+      }
+    }
+  });
+
+  it('the dashboard covers what SREs watch', () => {
+    const used = new Set(panels.flatMap((p) => (p.targets ?? []).flatMap((t) => metricNames(t.expr ?? ''))));
+    for (const m of [
+      'leadscorer_events_consumed_total',
+      'leadscorer_events_applied_total',
+      'leadscorer_events_deduplicated_total',
+      'leadscorer_events_filtered_total',
+      'leadscorer_events_dead_lettered_total',
+      'leadscorer_consumer_lag',
+      'leadscorer_event_to_applied_seconds_bucket',
+      'leadscorer_event_to_stage_change_published_seconds_bucket',
+      'leadscorer_redis_script_seconds_bucket',
+      'leadscorer_stage_transitions_total',
+      'leadscorer_outbox_depth',
+      'leadscorer_rule_hits_total',
+      'leadscorer_process_resident_memory_bytes',
+      'leadscorer_process_cpu_seconds_total',
+    ])
+      expect(used, m).toContain(m);
+  });
+
+  it('the dashboard queries only metrics the services export', () => {
+    for (const p of panels) {
+      for (const t of p.targets ?? []) {
+        for (const name of metricNames(t.expr ?? ''))
+          expect(knownMetrics.has(name), `panel "${p.title}" queries unknown metric ${name}`).toBe(true);
+      }
+    }
+    for (const v of dashboard.templating.list) {
+      const q = typeof v.query === 'string' ? v.query : v.query?.query;
+      const m = /label_values\(\s*([a-zA-Z_:][\w:]*)/.exec(q ?? '');
+      if (m) expect(knownMetrics.has(m[1]!), `variable ${v.name} queries unknown metric ${m[1]}`).toBe(true);
+    }
+  });
+
+  it('the provisioning files point Grafana at Prometheus and at the dashboard', () => {
+    const prov = join(root, 'deploy/grafana/provisioning');
+    const ds = parse(readFileSync(join(prov, 'datasources/prometheus.yml'), 'utf8')) as {
+      datasources: { uid: string; type: string; url: string }[];
+    };
+    expect(ds.datasources).toEqual([expect.objectContaining({ uid: 'prometheus', type: 'prometheus' })]);
+    const dash = parse(readFileSync(join(prov, 'dashboards/lead-scorer.yml'), 'utf8')) as {
+      providers: { type: string; options: { path: string } }[];
+    };
+    expect(dash.providers[0]?.type).toBe('file');
+    expect(dash.providers[0]?.options.path).toMatch(/^\//);
+  });
+});
