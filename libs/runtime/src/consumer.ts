@@ -74,6 +74,8 @@ export class KafkajsSource implements MessageSource {
     const { GROUP_JOIN, CRASH, STOP, DISCONNECT } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, (e) => {
       this.joined = true;
+      // Partitions may have moved: drop lag series of partitions this instance no longer owns.
+      opts.metrics.consumerLag.reset();
       opts.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
     });
     this.consumer.on(CRASH, (e) => {
