@@ -14,7 +14,7 @@ describe('generated files are current (run `npm run schemas -- codegen` if this 
     expect(readFileSync(join(REPO_ROOT, path), 'utf8')).toBe(content);
   });
 
-  it('docs/asyncapi.yaml and docs/contracts.md', async () => {
+  it('docs/asyncapi.yaml, docs/contracts.md and the README sections', async () => {
     for (const f of await generateDocs(schemas)) {
       expect(readFileSync(join(REPO_ROOT, f.path), 'utf8'), f.path).toBe(f.content);
     }

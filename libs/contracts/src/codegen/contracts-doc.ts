@@ -58,7 +58,11 @@ export function renderSections({ catalogue, schemas, examples }: DocInput): Reco
 }
 
 /** Replaces the content of every marked section; throws when a section's markers are missing. */
-export function spliceSections(doc: string, sections: Record<string, string>): string {
+export function spliceSections(
+  doc: string,
+  sections: Record<string, string>,
+  file = 'docs/contracts.md',
+): string {
   let out = doc;
   for (const [name, body] of Object.entries(sections)) {
     const start = `<!-- generated:${name} -->`;
@@ -66,7 +70,7 @@ export function spliceSections(doc: string, sections: Record<string, string>): s
     const from = out.indexOf(start);
     const to = out.indexOf(end);
     if (from === -1 || to === -1 || to < from)
-      throw new Error(`docs/contracts.md lacks the markers of section ${name}`);
+      throw new Error(`${file} lacks the markers of section ${name}`);
     out = `${out.slice(0, from + start.length)}\n${body}\n${out.slice(to)}`;
   }
   return out;

@@ -20,6 +20,8 @@ export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url))
 export const GENERATED_DIR = 'libs/contracts/src/generated';
 export const ASYNCAPI_PATH = 'docs/asyncapi.yaml';
 export const CONTRACTS_DOC_PATH = 'docs/contracts.md';
+/** The README carries the topic table and the example payloads too, generated the same way. */
+export const README_PATH = 'README.md';
 
 export interface GeneratedFile {
   /** Relative to the repository root. */
@@ -95,8 +97,22 @@ export async function generateDocs(
   const { EXAMPLES } = await import('../examples.ts');
   const input = { catalogue: createCatalogue(), schemas, examples: EXAMPLES };
   const doc = readFileSync(join(root, CONTRACTS_DOC_PATH), 'utf8');
+  const sections = renderSections(input);
+  const readme = readFileSync(join(root, README_PATH), 'utf8');
   return [
     { path: ASYNCAPI_PATH, content: renderAsyncApi(input) },
-    { path: CONTRACTS_DOC_PATH, content: spliceSections(doc, renderSections(input)) },
+    { path: CONTRACTS_DOC_PATH, content: spliceSections(doc, sections, CONTRACTS_DOC_PATH) },
+    {
+      path: README_PATH,
+      // Links in the sections are relative to docs/; the README sits one folder up.
+      content: spliceSections(
+        readme,
+        {
+          topics: sections.topics.replaceAll('](../', ']('),
+          examples: sections.examples.replaceAll('](../', ']('),
+        },
+        README_PATH,
+      ),
+    },
   ];
 }
