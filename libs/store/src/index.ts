@@ -13,7 +13,7 @@ export {
 } from './keys.ts';
 export { compileLuaModel, type LuaModel } from './script-model.ts';
 export { registerScripts, SCRIPT_NAMES, type ScriptClient, scriptInfo } from './scripts.ts';
-export { decodeStoredLead, type StoredLead } from './state-codec.ts';
+export { decodeStoredLead, normalizeState, type StoredLead } from './state-codec.ts';
 export {
   type ApplyBatchResult,
   type ApplyItem,

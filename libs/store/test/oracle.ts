@@ -8,7 +8,7 @@ import {
   type StageTransition,
 } from '@leadscorer/engine';
 import { expect } from 'vitest';
-import type { ApplyItem, RecordedChange, StageChangeRecord } from '../src/index.ts';
+import { type ApplyItem, normalizeState, type RecordedChange, type StageChangeRecord } from '../src/index.ts';
 
 /** The pure engine run over the same inputs the store gets: the oracle of the differential tests. */
 export class Oracle {
@@ -43,9 +43,9 @@ export class Oracle {
 
 const TOL = 1e-6;
 
-export function expectSameState(actual: LeadState, expected: LeadState, lead: string): void {
-  const { c: ac, ...arest } = actual;
-  const { c: ec, ...erest } = expected;
+export function expectSameState(actualState: LeadState, expectedState: LeadState, lead: string): void {
+  const { c: ac, ...arest } = normalizeState(actualState);
+  const { c: ec, ...erest } = normalizeState(expectedState);
   expect(arest, `state of ${lead}`).toEqual(erest);
   expect(Object.keys(ac).sort(), `contributions of ${lead}`).toEqual(Object.keys(ec).sort());
   for (const [id, [v, t]] of Object.entries(ec)) {

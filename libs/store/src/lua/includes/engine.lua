@@ -118,7 +118,7 @@ local function shortest(x, ok)
   return num(x)
 end
 
-local UNITS = { { 'w', 604800000 }, { 'd', 86400000 }, { 'h', 3600000 }, { 'm', 60000 }, { 's', 1000 } }
+local UNITS = { { 'd', 86400000 }, { 'h', 3600000 }, { 'm', 60000 }, { 's', 1000 } }
 
 local function format_duration(ms)
   for _, u in ipairs(UNITS) do
@@ -249,7 +249,10 @@ end
 -- entry and the time of a replaced hit, or nil when the hit does not score.
 local function cap_hit(cap, te, n, window)
   local w = math.floor(te / window)
-  if cap == nil or w > cap.w then return { w = w, hits = { te } }, nil end
+  -- A stored window whose first hit is not in it was counted with another window size (the
+  -- model changed): start over rather than compare indices of different sizes.
+  local stale = cap ~= nil and math.floor(cap.hits[1] / window) ~= cap.w
+  if cap == nil or stale or w > cap.w then return { w = w, hits = { te } }, nil end
   if w < cap.w then return nil, nil end
   if #cap.hits < n then return { w = w, hits = insert_sorted(cap.hits, te) }, nil end
   local latest = cap.hits[#cap.hits]

@@ -1,0 +1,113 @@
+import { describe, expect, it } from 'vitest';
+import { evaluateEvent } from './evaluate.ts';
+import { eventHash } from './ids.ts';
+import { email, event, profile, sales, T0, testModel, trial, web } from './test-support.ts';
+
+const m = testModel;
+
+describe('evaluateEvent: rules', () => {
+  it('lists the matching rules of the event type, with the dedupe hash', () => {
+    const e = web('/pricing', T0, 'id-1');
+    expect(evaluateEvent(m, e)).toEqual({
+      eventId: 'id-1',
+      hash: eventHash('id-1'),
+      eventTime: T0,
+      hits: ['page'],
+      signals: [],
+    });
+  });
+
+  it('only looks at rules for the event type', () => {
+    // An email whose props happen to look like a page view matches no web rule.
+    const e = event('email', { path: '/pricing', action: 'forward' }, T0);
+    expect(evaluateEvent(m, e).hits).toEqual([]);
+  });
+
+  it('raises signals and names the disqualifying rule', () => {
+    expect(evaluateEvent(m, trial('checkout_started', T0))).toMatchObject({
+      hits: ['intent'],
+      signals: ['intent'],
+    });
+    expect(evaluateEvent(m, email('unsubscribe', T0))).toMatchObject({
+      hits: ['unsub'],
+      disqualify: 'unsub',
+    });
+  });
+
+  it('collects fit rules of a profile, and an empty list when none match', () => {
+    expect(evaluateEvent(m, profile({ seniority: 'vp', companySize: 200 }, T0)).fit).toEqual([
+      'fit_exec',
+      'fit_size',
+    ]);
+    expect(evaluateEvent(m, profile({ seniority: 'ic', companySize: 10 }, T0)).fit).toEqual([]);
+    expect(evaluateEvent(m, web('/p', T0)).fit).toBeUndefined();
+  });
+
+  it('reads the sales verdict and counts BANT checks against bantMinPassed', () => {
+    expect(evaluateEvent(m, sales('accepted', true, T0)).sales).toEqual({
+      kind: 'accepted',
+      bantPassed: true,
+    });
+    expect(evaluateEvent(m, sales('accepted', false, T0)).sales).toEqual({
+      kind: 'accepted',
+      bantPassed: false,
+    });
+    const three = event(
+      'sales',
+      { verdict: 'accepted', 'bant.budget': true, 'bant.authority': true, 'bant.need': true },
+      T0,
+    );
+    expect(evaluateEvent(m, three).sales?.bantPassed).toBe(false);
+    expect(evaluateEvent({ ...m, bantMinPassed: 3 }, three).sales?.bantPassed).toBe(true);
+    expect(evaluateEvent(m, sales('rejected', false, T0)).sales?.kind).toBe('rejected');
+    expect(evaluateEvent(m, sales('reopened', false, T0)).sales?.kind).toBe('reopened');
+    expect(evaluateEvent(m, sales('unknown', true, T0)).sales).toBeUndefined();
+  });
+});
+
+describe('evaluateEvent: machine activity', () => {
+  const open = (props: Record<string, string | number>) =>
+    evaluateEvent(m, event('email', { action: 'open', campaignId: 'c', messageId: 'm', ...props }, T0));
+
+  it('filters opens and clicks within emailMinSecondsAfterDelivery of delivery', () => {
+    expect(open({ secondsSinceDelivery: 2 })).toMatchObject({
+      filtered: 'email-too-soon',
+      hits: [],
+      signals: [],
+    });
+    expect(open({ secondsSinceDelivery: 9.9 }).filtered).toBe('email-too-soon');
+    expect(open({ secondsSinceDelivery: 10 }).filtered).toBeUndefined();
+    expect(open({ secondsSinceDelivery: 10 }).hits).toEqual(['open']);
+  });
+
+  it('derives seconds since delivery from deliveredAt when not given', () => {
+    expect(open({ deliveredAt: T0 - 3_000 }).filtered).toBe('email-too-soon');
+    expect(open({ deliveredAt: T0 - 60_000 }).filtered).toBeUndefined();
+  });
+
+  it('filters opens by known proxy agents, case-insensitively', () => {
+    expect(
+      open({ secondsSinceDelivery: 3600, userAgent: 'Mozilla/5.0 (via ggpht.com googleimageproxy)' })
+        .filtered,
+    ).toBe('email-proxy-agent');
+    expect(
+      open({ secondsSinceDelivery: 3600, userAgent: 'Mozilla/5.0 (Macintosh)' }).filtered,
+    ).toBeUndefined();
+  });
+
+  it('never filters an unsubscribe', () => {
+    const e = event(
+      'email',
+      { action: 'unsubscribe', secondsSinceDelivery: 1, userAgent: 'GoogleImageProxy' },
+      T0,
+    );
+    expect(evaluateEvent(m, e).filtered).toBeUndefined();
+  });
+
+  it('filters web visits by bot agents', () => {
+    const visit = (ua: string) => evaluateEvent(m, event('web', { path: '/pricing', userAgent: ua }, T0));
+    expect(visit('Mozilla/5.0 (compatible; Googlebot/2.1)').filtered).toBe('web-bot');
+    expect(visit('Mozilla/5.0 (Linux; Android 9; CUBOT P30)').filtered).toBeUndefined();
+    expect(visit('Mozilla/5.0 (X11; Linux x86_64)').hits).toEqual(['page']);
+  });
+});

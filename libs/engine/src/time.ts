@@ -1,0 +1,130 @@
+import { type Condition, DISQUALIFIED, type Model } from './model.ts';
+import {
+  decidingConditions,
+  describeConditions,
+  dimensionScores,
+  evaluateStage,
+  ladderIndex,
+  nextStage,
+  scoreRecord,
+} from './stage.ts';
+import type { LeadState, StageCause, StageTransition } from './types.ts';
+
+/**
+ * Time-driven changes. With no new events only decay and signal expiry change anything, and both
+ * have closed forms: a dimension's score is a sum of exponentials with one half-life, which is
+ * itself one exponential S(t) = S(now) * 2^(-(t - now) / h), so it reaches x at
+ * now + h * log2(S(now) / x) (when S(now) / x > 0), and a signal seen at s expires after s + within.
+ * Each condition therefore flips at most once, and the stage is constant between flips.
+ */
+
+/**
+ * The earliest whole millisecond >= now at which re-evaluating the stage with no new events gives
+ * a stage other than `state.stage`, or null if time alone never changes it. Returns `now` when
+ * the stored stage is already stale.
+ */
+export function nextChangeAt(state: LeadState, now: number, model: Model): number | null {
+  const scores = dimensionScores(state, now, model);
+  if (nextStage(state, scores, now, model) !== state.stage) return now;
+  if (state.stage === DISQUALIFIED) return null; // only events leave it
+  const current = ladderIndex(model, state.stage);
+  const flips: number[] = [];
+  for (let i = 1; i < model.ladder.length; i++) {
+    const stage = model.ladder[i]!;
+    for (const c of i > current ? stage.enter : stage.stay) {
+      const t = flipTime(c, scores, state, now);
+      if (t !== undefined) flips.push(t);
+    }
+  }
+  flips.sort((a, b) => a - b);
+  for (const t of flips) {
+    // t is exact up to float rounding (well under a millisecond): probe the whole milliseconds
+    // around it for the first one where the stage really differs.
+    for (let at = Math.max(now, Math.floor(t) - 1); at <= Math.floor(t) + 2; at++) {
+      if (evaluateStage(state, at, model) !== state.stage) return at;
+    }
+  }
+  return null;
+}
+
+/** When condition c, evaluated at `now`, next changes truth by time alone (>= now), if ever. */
+function flipTime(c: Condition, scores: number[], state: LeadState, now: number): number | undefined {
+  if (c.kind === 'signal') {
+    const seen = state.sig?.[c.signal];
+    return seen !== undefined && now - seen <= c.withinMs ? seen + c.withinMs : undefined;
+  }
+  if (c.kind !== 'score' || c.dimension.halfLifeMs === null) return undefined;
+  const s = scores[c.dimension.index]!;
+  const x = c.gte;
+  // Holding and positive: decays below x. Failing and negative: rises (towards 0) to a negative x.
+  // Every other case never flips: an exponential never changes sign or reaches 0.
+  const flips = s >= x ? s > 0 && x > 0 : s < 0 && x < 0;
+  return flips ? now + c.dimension.halfLifeMs * Math.log2(s / x) : undefined;
+}
+
+/**
+ * Re-evaluates the stage at `now` with no new event: what the fading-lead service calls at the
+ * time nextChangeAt predicted. The transition's eventTime is when the deciding condition crossed.
+ */
+export function advanceTo(
+  state: LeadState,
+  now: number,
+  model: Model,
+): { state: LeadState; transition?: StageTransition } {
+  const scores = dimensionScores(state, now, model);
+  const to = nextStage(state, scores, now, model);
+  if (to === state.stage) return { state };
+  const next = { ...state, stage: to, seq: state.seq + 1 };
+  const { cause, at } = timeCause(state, to, scores, now, model);
+  const transition: StageTransition = {
+    from: state.stage,
+    to,
+    scores: scoreRecord(scores, model),
+    cause,
+    eventTime: at,
+    seq: next.seq,
+  };
+  return { state: next, transition };
+}
+
+function timeCause(
+  state: LeadState,
+  to: string,
+  scores: number[],
+  now: number,
+  model: Model,
+): { cause: StageCause; at: number } {
+  if (to === DISQUALIFIED || state.stage === DISQUALIFIED) {
+    // Cannot happen by time alone; only a stale state (e.g. a model change) gets here.
+    return { cause: { kind: 'decay', detail: `re-evaluated: now ${to}` }, at: now };
+  }
+  const { conditions, up } = decidingConditions(state.stage, to, scores, state, now, model);
+  const detail = describeConditions(conditions, up, scores, state) || `now ${to}`;
+  if (up) return { cause: { kind: 'decay', detail }, at: now };
+  // Moving down: the stay condition that failed first decides the crossing time and the kind.
+  let at = Number.POSITIVE_INFINITY;
+  let kind: StageCause['kind'] = 'decay';
+  for (const c of conditions) {
+    const t = crossedAt(c, scores, state, now);
+    if (t < at) {
+      at = t;
+      kind = c.kind === 'signal' ? 'signal-expired' : 'decay';
+    }
+  }
+  if (at === Number.POSITIVE_INFINITY) at = now;
+  return { cause: { kind, detail }, at };
+}
+
+/** The first whole millisecond at which a failing condition failed, or now if unknown. */
+function crossedAt(c: Condition, scores: number[], state: LeadState, now: number): number {
+  if (c.kind === 'signal') {
+    const seen = state.sig?.[c.signal];
+    return seen === undefined ? now : Math.min(now, Math.floor(seen + c.withinMs) + 1);
+  }
+  if (c.kind === 'score' && c.dimension.halfLifeMs !== null) {
+    const s = scores[c.dimension.index]!;
+    if (s > 0 && c.gte > 0)
+      return Math.min(now, Math.floor(now + c.dimension.halfLifeMs * Math.log2(s / c.gte)) + 1);
+  }
+  return now;
+}

@@ -1,0 +1,128 @@
+/**
+ * The engine's vocabulary. `ScoringEvent` is fixed by docs/design-notes.md (the contracts library
+ * maps decoded Avro records to it); the rest is the engine's own and is mirrored by the Redis Lua
+ * port, so field names are short and values are plain numbers, strings and small arrays.
+ */
+
+export type EventType = 'web' | 'email' | 'trial' | 'profile' | 'sales';
+export const EVENT_TYPES: readonly EventType[] = ['web', 'email', 'trial', 'profile', 'sales'];
+
+export type PropValue = string | number | boolean | null;
+
+export interface ScoringEvent {
+  /** Producer-assigned, unique per event; duplicates carry the same id. */
+  eventId: string;
+  leadId: string;
+  /** Epoch milliseconds. */
+  eventTime: number;
+  type: EventType;
+  /** The Avro record's own fields, flat; nested records flattened with a dot (`bant.budget`). */
+  props: Record<string, PropValue>;
+}
+
+/** Why an event was recognised as machine activity and scored nothing. */
+export type FilterReason = 'email-too-soon' | 'email-proxy-agent' | 'web-bot';
+
+export type SalesKind = 'accepted' | 'rejected' | 'reopened';
+
+/**
+ * Everything `evaluateEvent` can decide from the event and the model alone. It is the argument
+ * the Lua script receives (as JSON), so it names rules by id and carries no functions.
+ */
+export interface EventEffect {
+  eventId: string;
+  /** First 8 hex chars of sha1(eventId): the dedupe ring entry. */
+  hash: string;
+  eventTime: number;
+  /** Set when the event is machine activity: nothing else below is set then. */
+  filtered?: FilterReason;
+  /**
+   * Ids of all matching rules except fit rules, in model order. Rules without points (signal or
+   * disqualify only) are listed too, so a stage change can name them as its cause.
+   */
+  hits: string[];
+  /** Profile events only: ids of all matching fit rules (possibly none), in model order. */
+  fit?: string[];
+  /** Signal names raised by matching rules, each once. */
+  signals: string[];
+  /** Id of the first matching rule with `disqualify: true`. */
+  disqualify?: string;
+  /** Sales events with a known verdict. */
+  sales?: { kind: SalesKind; bantPassed: boolean };
+}
+
+/**
+ * Per-lead state. Bounded: one entry per rule, per capped rule at most `cap.hits` times, one per
+ * signal name, `dedupe.window` hashes. Empty lists and maps are left out rather than stored empty
+ * (Lua's cjson cannot tell an empty array from an empty object). Per-rule data is kept in
+ * parallel lists (ids, then numbers) rather than in maps keyed by rule id or lists of tuples:
+ * with thousands of leads in memory that is what keeps an event's work in a few cache lines.
+ * See docs/model.md, "State layout".
+ */
+export interface LeadState {
+  /** Current stage name (a ladder stage or 'disqualified'). */
+  stage: string;
+  /** Number of stage transitions so far; the next transition carries seq + 1. */
+  seq: number;
+  /** Dedupe ring: concatenated 8-char hashes of the last applied event ids, oldest first. */
+  ring: string;
+  /** Ids of the decaying rules that have scored, in first-scored order. */
+  ci?: string[];
+  /** Contribution of ci[i]: value v at index 2i, its reference time t (ms) at 2i + 1. */
+  cv?: number[];
+  /** Ids of the capped rules that have scored. */
+  ki?: string[];
+  /** Cap window of ki[i]: [window index w, scoring hit times in it ascending (1..cap.hits)]. */
+  kw?: number[][];
+  /** Signals: name -> latest event time. */
+  sig?: Record<string, number>;
+  /** Latest profile: event time, event hash (tie-break) and matching fit rule ids (absent if none). */
+  fit?: { t: number; h: string; r?: string[] };
+  /** Latest sales verdict: kind, event time, event hash (tie-break), BANT passed. */
+  sales?: { k: SalesKind; t: number; h: string; b: boolean };
+  /** Latest event time of a disqualifying rule hit. */
+  dq?: number;
+}
+
+export type CauseKind =
+  | 'rule'
+  | 'threshold'
+  | 'sales-verdict'
+  | 'disqualified'
+  | 'reopened'
+  | 'decay'
+  | 'signal-expired';
+
+export interface StageCause {
+  kind: CauseKind;
+  ruleId?: string;
+  /** Human-readable, e.g. "engagement 42.1 >= 40". */
+  detail: string;
+}
+
+export interface StageTransition {
+  from: string;
+  to: string;
+  /** Scores at the evaluation time `now`, by dimension. */
+  scores: Record<string, number>;
+  cause: StageCause;
+  /** The triggering event; absent for time-driven changes. */
+  eventId?: string;
+  /** The triggering event's time, or for time-driven changes the computed crossing time. */
+  eventTime: number;
+  /** The lead's new sequence number (previous state.seq + 1). */
+  seq: number;
+}
+
+export type ApplyOutcome = 'applied' | 'duplicate' | 'filtered';
+
+export interface ApplyResult {
+  /** The new state; on 'duplicate' and 'filtered' the input state unchanged (nothing to store). */
+  state: LeadState;
+  outcome: ApplyOutcome;
+  transition?: StageTransition;
+  /** Set when outcome is 'filtered'. */
+  reason?: FilterReason;
+  /** Ids of matching capped rules whose hit did not score (cap reached or older window). */
+  capped?: string[];
+}
