@@ -137,8 +137,8 @@ export const PERSONAS: Persona[] = [
   },
   {
     name: 'fading-trial',
-    description: 'signs up (PQL) and never comes back: moved back down by the fading-leads service',
-    steps: [trial(4, 'signup')],
+    description: 'signs up and tries one feature (PQL), never comes back: moved back down by fading-leads',
+    steps: [trial(4, 'signup'), trial(6, 'feature_used', 'reports')],
   },
   {
     name: 'bot',

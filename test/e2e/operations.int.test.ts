@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadModel, type ScoringEvent, scoresAt } from '@leadscorer/engine';
+import { loadModel, nextChangeAt, type ScoringEvent, scoresAt } from '@leadscorer/engine';
 import { createLogger, createMetrics, KafkajsSource, startOpsServer } from '@leadscorer/runtime';
 import { type RunningService, startConsumerService, startFadingService } from '@leadscorer/scoring-service';
 import { decodeStoredLead, dueKey, leadKey, SHARDS, shardOf } from '@leadscorer/store';
@@ -128,8 +128,16 @@ describe('operations', () => {
     running.push(fading);
     const lead = `fade-${t0}`;
     const now = Date.now();
+    // A signup alone (25 points) is not PQL (enter >= 25 after any decay): signup + one feature is.
     await env.produce([
       ev(`f1-${t0}`, lead, 'trial', { accountId: 'a', action: 'signup', feature: null, quantity: null }, now),
+      ev(
+        `f2-${t0}`,
+        lead,
+        'trial',
+        { accountId: 'a', action: 'feature_used', feature: 'reports', quantity: 1 },
+        now,
+      ),
     ]);
     const keys = { prefix: env.keyPrefix, shards: SHARDS };
     let due = 0;
@@ -139,9 +147,11 @@ describe('operations', () => {
       due = Number(await redis.zscore(dueKey(keys, shardOf(lead)), lead));
       return due > 0;
     });
-    // 25 points decaying with a 10 s half-life fall below PQL's stay threshold (15) at
-    // eventTime + 10 s * log2(25 / 15).
-    expect(Math.abs(due - (now + 10_000 * Math.log2(25 / 15)))).toBeLessThanOrEqual(2);
+    // 30 points decaying with a 10 s half-life fall below PQL's stay threshold (15) at
+    // eventTime + 10 s * log2(30 / 15) = eventTime + 10 s; the engine computes the same.
+    const stored = decodeStoredLead((await redis.getBuffer(leadKey(keys, lead)))!).state;
+    expect(Math.abs(due - nextChangeAt(stored, Date.now(), model)!)).toBeLessThanOrEqual(2);
+    expect(Math.abs(due - (now + 10_000))).toBeLessThanOrEqual(2);
     await eventually(
       'the lead to fade back to unqualified',
       async () =>
@@ -191,6 +201,13 @@ describe('operations', () => {
       visit(`m1-${t0}`, human), // an upstream duplicate
       visit(`m2-${t0}`, 'Googlebot/2.1 (+http://www.google.com/bot.html)'), // a bot
       ev(`m3-${t0}`, lead, 'trial', { accountId: 'a', action: 'signup', feature: null, quantity: null }, now),
+      ev(
+        `m4-${t0}`,
+        lead,
+        'trial',
+        { accountId: 'a', action: 'feature_used', feature: 'reports', quantity: 1 },
+        now,
+      ),
     ]);
     // A poison message: not Avro at all.
     const producer = env.contracts.kafka.producer();
@@ -261,7 +278,7 @@ describe('operations', () => {
   });
 
   it('the webhook receives each chosen stage change exactly once, signed, across a restart of the subscriber', async () => {
-    const received: { id: string; to: string }[] = [];
+    const received: { id: string; to: string; lead: string }[] = [];
     const server = createServer((req: IncomingMessage, res) => {
       let body = '';
       req.on('data', (c) => {
@@ -274,8 +291,8 @@ describe('operations', () => {
           res.writeHead(401).end();
           return;
         }
-        const r = JSON.parse(body) as { eventId: string; toStage: string };
-        received.push({ id: r.eventId, to: r.toStage });
+        const r = JSON.parse(body) as { eventId: string; toStage: string; leadId: string };
+        received.push({ id: r.eventId, to: r.toStage, lead: r.leadId });
         res.writeHead(204).end();
       });
     });
@@ -294,22 +311,19 @@ describe('operations', () => {
     // More stage changes while the subscriber is down, then a restart.
     const now = Date.now();
     const leads = Array.from({ length: 5 }, (_, i) => `hook-${t0}-${i}`);
+    const trialEvent = (id: string, lead: string, action: string) =>
+      ev(id, lead, 'trial', { accountId: 'a', action, feature: null, quantity: null }, now);
     await env.produce(
-      leads.map((l, i) =>
-        ev(
-          `h${i}-${t0}`,
-          l,
-          'trial',
-          { accountId: 'a', action: 'signup', feature: null, quantity: null },
-          now,
-        ),
-      ),
+      leads.flatMap((l, i) => [
+        trialEvent(`h${i}-${t0}`, l, 'signup'),
+        trialEvent(`hf${i}-${t0}`, l, 'feature_used'),
+      ]),
     );
     alerts = await startSalesAlerts(alertsEnv, () => {}, 0);
     running.push(alerts);
     await eventually(
       'deliveries after the restart',
-      async () => leads.every((l) => received.some((r) => r.to === 'pql' && r.id)),
+      async () => leads.every((l) => received.some((r) => r.to === 'pql' && r.lead === l)),
       30_000,
     );
     await eventually(
