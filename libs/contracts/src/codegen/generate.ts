@@ -108,8 +108,8 @@ export async function generateDocs(
       content: spliceSections(
         readme,
         {
-          topics: sections.topics.replaceAll('](../', ']('),
-          examples: sections.examples.replaceAll('](../', ']('),
+          topics: (sections.topics ?? '').replaceAll('](../', ']('),
+          examples: (sections.examples ?? '').replaceAll('](../', ']('),
         },
         README_PATH,
       ),
