@@ -96,3 +96,36 @@ export async function eventually(
   }
   throw new Error(`timed out waiting for ${what}`);
 }
+
+/** Waits until each consumer group has committed every offset of its topics (all applied). */
+export async function waitForDrained(
+  kafka: Kafka,
+  groups: { groupId: string; topics: string[] }[],
+  timeoutMs = 120_000,
+): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await eventually(
+      'consumer lag to drain',
+      async () => {
+        for (const g of groups) {
+          for (const topic of g.topics) {
+            const [committed] = await admin.fetchOffsets({ groupId: g.groupId, topics: [topic] });
+            const ends = await admin.fetchTopicOffsets(topic);
+            const done = ends.every(
+              (e) =>
+                e.offset === '0' ||
+                committed?.partitions.find((p) => p.partition === e.partition)?.offset === e.offset,
+            );
+            if (!done) return false;
+          }
+        }
+        return true;
+      },
+      timeoutMs,
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
