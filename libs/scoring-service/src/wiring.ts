@@ -17,7 +17,7 @@ import {
   type Metrics,
   type RedisClient,
 } from '@leadscorer/runtime';
-import { HISTORY_LENGTH, RedisScoreStore, registerScripts, SHARDS } from '@leadscorer/store';
+import { HISTORY_LENGTH, RedisScoreStore, SHARDS } from '@leadscorer/store';
 import type { Kafka, Producer } from 'kafkajs';
 import { clockOf, type ScoringEnv } from './config.ts';
 import { createStageChangePublisher, type StageChangePublisher } from './publisher.ts';
@@ -50,7 +50,7 @@ export function wire(service: string, env: ScoringEnv): Wiring {
   const redis = createRedis(env, `lead-scorer.${service}`);
   const clock = clockOf(env);
   const store = new RedisScoreStore({
-    client: registerScripts(redis),
+    client: redis,
     keys: { prefix: env.REDIS_KEY_PREFIX, shards: SHARDS },
     model,
     historyLength: HISTORY_LENGTH,

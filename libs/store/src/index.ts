@@ -12,7 +12,7 @@ export {
   sourceId,
 } from './keys.ts';
 export { compileLuaModel, type LuaModel } from './script-model.ts';
-export { registerScripts, SCRIPT_NAMES, type ScriptClient, scriptInfo } from './scripts.ts';
+export { buildLibrary, loadLibrary, type ScriptLibrary, type ScriptName } from './scripts.ts';
 export { decodeStoredLead, normalizeState, type StoredLead } from './state-codec.ts';
 export {
   type ApplyBatchResult,

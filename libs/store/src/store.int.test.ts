@@ -7,15 +7,7 @@ import { generateEvents } from '../../../test/support/event-gen.ts';
 import { testInfra, uniqueName } from '../../../test/support/infra.ts';
 import { type LocalRedisCluster, startRedisCluster } from '../../../test/support/redis-cluster.ts';
 import { changeRecords, expectSameChange, expectSameState, Oracle, sortChanges } from '../test/oracle.ts';
-import {
-  type ApplyItem,
-  dueKey,
-  RedisScoreStore,
-  registerScripts,
-  SHARDS,
-  shardOf,
-  sourceId,
-} from './index.ts';
+import { type ApplyItem, dueKey, RedisScoreStore, SHARDS, shardOf, sourceId } from './index.ts';
 
 const model = loadModel(
   readFileSync(join(import.meta.dirname, '../../../models/default.yaml'), 'utf8'),
@@ -48,7 +40,7 @@ function itemsFor(oracle: Oracle, seed: number, leads: number, events: number) {
 /** Applies through the store in chunks (one `now` per chunk), redelivering some chunks. */
 async function runDifferential(client: Redis | Cluster, prefix: string, seed: number) {
   const store = new RedisScoreStore({
-    client: registerScripts(client),
+    client: client,
     keys: { prefix, shards: SHARDS },
     model,
     historyLength: 5,

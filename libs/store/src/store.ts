@@ -1,8 +1,15 @@
 import type { EventEffect, LeadState, Model, StageTransition } from '@leadscorer/engine';
+import type { Cluster, Redis } from 'ioredis';
 import { redisError } from './errors.ts';
 import { dueKey, historyKey, type KeySpace, leadKey, outboxKey, shardOf } from './keys.ts';
 import { compileLuaModel } from './script-model.ts';
-import type { ScriptClient } from './scripts.ts';
+import {
+  buildLibrary,
+  isFunctionMissing,
+  loadLibrary,
+  type ScriptLibrary,
+  type ScriptName,
+} from './scripts.ts';
 import { decodeStoredLead, type StoredLead } from './state-codec.ts';
 
 /** One event to apply: the effect the engine evaluated, and where it came from in Kafka. */
@@ -38,7 +45,7 @@ export interface ApplyBatchResult {
 }
 
 export interface ScoreStoreOptions {
-  client: ScriptClient;
+  client: Redis | Cluster;
   keys: KeySpace;
   model: Model;
   historyLength: number;
@@ -61,13 +68,37 @@ const OUTCOME: Record<string, ApplyOutcome> = {
  */
 export class RedisScoreStore {
   private readonly opts: ScoreStoreOptions;
-  private readonly luaModel: string;
+  private readonly lib: ScriptLibrary;
   private readonly maxPerCall: number;
+  private loading: Promise<void> | undefined;
 
   constructor(opts: ScoreStoreOptions) {
     this.opts = opts;
-    this.luaModel = JSON.stringify(compileLuaModel(opts.model));
+    this.lib = buildLibrary(compileLuaModel(opts.model));
     this.maxPerCall = opts.maxEventsPerCall ?? 200;
+  }
+
+  /** Loads this model's function library; concurrent callers share one load. */
+  private load(): Promise<void> {
+    this.loading ??= loadLibrary(this.opts.client, this.lib).catch((err: unknown) => {
+      this.loading = undefined;
+      throw err;
+    });
+    return this.loading;
+  }
+
+  /** FCALL, loading the library first and again if Redis lost it (restart, failover). */
+  private async fcall(script: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown[]> {
+    await this.load();
+    const call = () => this.opts.client.fcall(this.lib.functions[script], keys.length, ...keys, ...args);
+    try {
+      return (await call()) as unknown[];
+    } catch (err) {
+      if (!isFunctionMissing(err)) throw err;
+      this.loading = undefined;
+      await this.load();
+      return (await call()) as unknown[];
+    }
   }
 
   get keys(): KeySpace {
@@ -109,7 +140,7 @@ export class RedisScoreStore {
   }
 
   private callApply(shard: number, idxs: number[], items: ApplyItem[], now: number): Promise<unknown[]> {
-    const { keys, client, historyLength } = this.opts;
+    const { keys, historyLength } = this.opts;
     const leadIndex = new Map<string, number>();
     const keyArgs: string[] = [outboxKey(keys, shard), dueKey(keys, shard)];
     const events = idxs.map((idx) => {
@@ -122,14 +153,7 @@ export class RedisScoreStore {
       }
       return { i, lead: item.leadId, src: item.source, off: item.offset, e: item.effect };
     });
-    return client.applyEvents(
-      keyArgs.length,
-      ...keyArgs,
-      now,
-      this.luaModel,
-      JSON.stringify(events),
-      historyLength,
-    ) as Promise<unknown[]>;
+    return this.fcall('apply', keyArgs, [now, JSON.stringify(events), historyLength]);
   }
 
   /** Moves this shard's leads whose scheduled time has come; returns the recorded changes. */
@@ -141,14 +165,7 @@ export class RedisScoreStore {
       const keyArgs = [outboxKey(keys, shard), dueKey(keys, shard)];
       for (const id of due) keyArgs.push(leadKey(keys, id), historyKey(keys, id));
       const started = performance.now();
-      const reply = (await client.advanceLeads(
-        keyArgs.length,
-        ...keyArgs,
-        now,
-        this.luaModel,
-        JSON.stringify(due),
-        historyLength,
-      )) as unknown[];
+      const reply = await this.fcall('advance', keyArgs, [now, JSON.stringify(due), historyLength]);
       this.opts.observe?.('advance-leads', (performance.now() - started) / 1000);
       return parseChanges(shard, reply, 1);
     } catch (err) {

@@ -9,7 +9,7 @@ import {
   startOpsServer,
 } from '@leadscorer/runtime';
 import { clockOf, loadScoringEnv } from '@leadscorer/scoring-service';
-import { HISTORY_LENGTH, RedisScoreStore, registerScripts, SHARDS } from '@leadscorer/store';
+import { HISTORY_LENGTH, RedisScoreStore, SHARDS } from '@leadscorer/store';
 import { leadRoutes } from './api.ts';
 
 export interface LeadApi {
@@ -27,7 +27,7 @@ export async function startLeadApi(rawEnv: NodeJS.ProcessEnv, defaultPort = 8080
   const redis = createRedis(env, 'lead-scorer.lead-api');
   await redis.connect();
   const store = new RedisScoreStore({
-    client: registerScripts(redis),
+    client: redis,
     keys: { prefix: env.REDIS_KEY_PREFIX, shards: SHARDS },
     model,
     historyLength: HISTORY_LENGTH,

@@ -1,5 +1,6 @@
 --[[
-  advance-leads: moves leads of ONE shard whose scheduled time has come (fading scores,
+  advance-leads (a Redis function body, see scripts.ts): moves leads of ONE shard whose
+  scheduled time has come (fading scores,
   expiring signals), with no new event. Safe to run from several instances at once: a lead
   whose schedule moved, or that is already in its right stage, is left alone.
 
@@ -8,20 +9,16 @@
   KEYS[2+2i-1]     lead i's state string
   KEYS[2+2i]       lead i's history list
   ARGV[1]          now, epoch ms
-  ARGV[2]          the compiled script model, JSON
-  ARGV[3]          the lead ids, JSON array, in KEYS order
-  ARGV[4]          history length to keep per lead
+  ARGV[2]          the lead ids, JSON array, in KEYS order
+  ARGV[3]          history length to keep per lead
 
   Returns { moved, id1, json1, ... }: how many leads changed stage, then each recorded stage
   change's outbox stream id and JSON.
 ]]
---@include engine
---@include persistence
-
+if M.rule_by_id == nil then index_model(M) end
 local now = tonumber(ARGV[1])
-local M = index_model(cjson.decode(ARGV[2]))
-local ids = cjson.decode(ARGV[3])
-local history_len = tonumber(ARGV[4])
+local ids = cjson.decode(ARGV[2])
+local history_len = tonumber(ARGV[3])
 
 local out = { 0 }
 for i, lead_id in ipairs(ids) do

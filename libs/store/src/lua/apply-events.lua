@@ -1,15 +1,16 @@
 --[[
-  apply-events: applies a chunk of events for leads of ONE shard, atomically.
+  apply-events: applies a chunk of events for leads of ONE shard, atomically. The body of a
+  Redis function (see scripts.ts): the model M and the engine functions are library-level
+  upvalues, built once when the library is loaded, not on every call.
 
   KEYS[1]          the shard's outbox stream
   KEYS[2]          the shard's due sorted set (time-driven changes)
   KEYS[2+2i-1]     lead i's state string        (i = 1..n)
   KEYS[2+2i]       lead i's history list
   ARGV[1]          now, epoch ms (read once at the edge, passed in)
-  ARGV[2]          the compiled script model, JSON
-  ARGV[3]          the events, JSON array in partition order:
+  ARGV[2]          the events, JSON array in partition order:
                    { i = lead index (1..n), lead = id, src = offset source, off = offset, e = effect }
-  ARGV[4]          history length to keep per lead
+  ARGV[3]          history length to keep per lead
 
   Returns { outcomes, id1, json1, id2, json2, ... }: outcomes has one character per event,
   'a' applied, 'o' already applied (Kafka offset at or below the watermark), 'd' duplicate
@@ -19,13 +20,10 @@
   Idempotent by construction: a redelivered message is at or below its source's offset
   watermark; an upstream duplicate is in the lead's dedupe ring.
 ]]
---@include engine
---@include persistence
-
+if M.rule_by_id == nil then index_model(M) end
 local now = tonumber(ARGV[1])
-local M = index_model(cjson.decode(ARGV[2]))
-local events = cjson.decode(ARGV[3])
-local history_len = tonumber(ARGV[4])
+local events = cjson.decode(ARGV[2])
+local history_len = tonumber(ARGV[3])
 
 local leads = {}
 local outcomes = {}
