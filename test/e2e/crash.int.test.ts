@@ -110,7 +110,9 @@ describe('crash safety', () => {
     await admin.disconnect();
 
     for (const [lead, wantState] of expected) {
-      const got = normalizeState(decodeStoredLead((await redis.getBuffer(leadKey(keys, lead)))!).state);
+      const got = normalizeState(
+        decodeStoredLead((await redis.getBuffer(leadKey(keys, lead)))!, model).state,
+      );
       const want = normalizeState(wantState);
       expect({ stage: got.stage, seq: got.seq, ring: got.ring, caps: got.caps, sig: got.sig }).toEqual({
         stage: want.stage,

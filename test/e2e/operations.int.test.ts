@@ -143,19 +143,19 @@ describe('operations', () => {
     let due = 0;
     await eventually('the lead to be PQL and scheduled', async () => {
       const raw = await redis.getBuffer(leadKey(keys, lead));
-      if (!raw || decodeStoredLead(raw).state.stage !== 'pql') return false;
+      if (!raw || decodeStoredLead(raw, model).state.stage !== 'pql') return false;
       due = Number(await redis.zscore(dueKey(keys, shardOf(lead)), lead));
       return due > 0;
     });
     // 30 points decaying with a 10 s half-life fall below PQL's stay threshold (15) at
     // eventTime + 10 s * log2(30 / 15) = eventTime + 10 s; the engine computes the same.
-    const stored = decodeStoredLead((await redis.getBuffer(leadKey(keys, lead)))!).state;
+    const stored = decodeStoredLead((await redis.getBuffer(leadKey(keys, lead)))!, model).state;
     expect(Math.abs(due - nextChangeAt(stored, Date.now(), model)!)).toBeLessThanOrEqual(2);
     expect(Math.abs(due - (now + 10_000))).toBeLessThanOrEqual(2);
     await eventually(
       'the lead to fade back to unqualified',
       async () =>
-        decodeStoredLead((await redis.getBuffer(leadKey(keys, lead)))!).state.stage === 'unqualified',
+        decodeStoredLead((await redis.getBuffer(leadKey(keys, lead)))!, model).state.stage === 'unqualified',
       20_000,
     );
     const history = (
@@ -264,6 +264,7 @@ describe('operations', () => {
     };
     const stored = decodeStoredLead(
       (await redis.getBuffer(leadKey({ prefix: env.keyPrefix, shards: SHARDS }, lead)))!,
+      model,
     ).state;
     expect(body.scores).toEqual(scoresAt(stored, body.asOf, model));
     expect(body.stage).toBe(stored.stage);

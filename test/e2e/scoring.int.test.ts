@@ -90,7 +90,7 @@ async function runEndToEnd(
   for (const [lead, want] of expected) {
     const raw = await client.getBuffer(leadKey(keys, lead));
     expect(raw, `state of ${lead}`).not.toBeNull();
-    const got = decodeStoredLead(raw!).state;
+    const got = decodeStoredLead(raw!, model).state;
     expect(got.stage, `stage of ${lead}`).toBe(want.stage);
     const gotScores = scoresAt(got, NOW, model);
     const wantScores = scoresAt(want, NOW, model);
@@ -125,7 +125,7 @@ async function runEndToEnd(
   // one of every lead is on the topic, however the inline path and the relay shared the work.
   const storedSeq = new Map<string, number>();
   for (const lead of expected.keys()) {
-    storedSeq.set(lead, decodeStoredLead((await client.getBuffer(leadKey(keys, lead)))!).state.seq);
+    storedSeq.set(lead, decodeStoredLead((await client.getBuffer(leadKey(keys, lead)))!, model).state.seq);
   }
   await consumer.connect();
   await consumer.subscribe({ topic: output, fromBeginning: true });

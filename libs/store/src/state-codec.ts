@@ -1,12 +1,14 @@
-import type { LeadState } from '@leadscorer/engine';
+import type { LeadState, Model } from '@leadscorer/engine';
 import { decode } from '@msgpack/msgpack';
 
 /**
  * Reads the lead state string the Lua scripts write (MessagePack of { s, o }) into the engine's
- * LeadState. Lua keeps contributions and cap windows as maps keyed by rule id (natural in Lua,
- * compact in MessagePack); the engine keeps parallel lists (fast in V8). Both hold the same
- * numbers; lists come out in model rule order. MessagePack cannot tell an empty map from an
- * empty array, so empty collections are normalised here.
+ * LeadState. The stored form is compact because it is most of Redis's memory per lead: rules
+ * are named by their 1-based position in the model (not by id), the dedupe ring holds raw bytes
+ * (not hex), contributions and cap windows are maps keyed by that position. The engine keeps
+ * parallel lists of ids (fast in V8); both hold the same numbers. Lists come out in model rule
+ * order. MessagePack turns a Lua table with keys 1..n into an array and cannot tell an empty
+ * map from an empty array, so both shapes are accepted.
  */
 export interface StoredLead {
   state: LeadState;
@@ -16,36 +18,62 @@ export interface StoredLead {
 
 type Loose = Record<string, unknown>;
 
+/** Entries of a Lua table keyed by rule position, whichever shape MessagePack gave it. */
+function byPosition<T>(v: unknown): [number, T][] {
+  if (Array.isArray(v)) return v.flatMap((x, i) => (x === null || x === undefined ? [] : [[i + 1, x as T]]));
+  if (v && typeof v === 'object')
+    return Object.entries(v as Record<string, T>).map(([k, x]) => [Number(k), x]);
+  return [];
+}
+
 function map<T>(v: unknown): Record<string, T> {
   return v && !Array.isArray(v) && typeof v === 'object' ? (v as Record<string, T>) : {};
 }
 
-export function decodeStoredLead(raw: Uint8Array, ruleOrder?: readonly string[]): StoredLead {
-  const blob = decode(raw) as { s: Loose; o: unknown };
+const utf8 = new TextDecoder();
+
+/** Strings are read as bytes (the ring is binary); the text fields are decoded here. */
+function text(v: unknown): string {
+  return v instanceof Uint8Array ? utf8.decode(v) : String(v ?? '');
+}
+
+export function decodeStoredLead(raw: Uint8Array, model: Model): StoredLead {
+  const blob = decode(raw, { rawStrings: true }) as { s: Loose; o: unknown };
   const s = blob.s;
-  const state: LeadState = { stage: String(s.stage), seq: Number(s.seq), ring: String(s.ring ?? '') };
-  const order = (ids: string[]) =>
-    ruleOrder ? ids.sort((a, b) => ruleOrder.indexOf(a) - ruleOrder.indexOf(b)) : ids.sort();
-  const c = map<[number, number]>(s.c);
-  const ci = order(Object.keys(c));
-  if (ci.length > 0) {
-    state.ci = ci;
-    state.cv = ci.flatMap((id) => [c[id]![0], c[id]![1]]);
+  const ruleId = (pos: number): string => {
+    const rule = model.rules[pos - 1];
+    if (!rule) throw new Error(`stored state names rule #${pos}, which model ${model.version} does not have`);
+    return rule.id;
+  };
+  const ring = s.ring instanceof Uint8Array ? Buffer.from(s.ring).toString('hex') : '';
+  const state: LeadState = { stage: text(s.stage), seq: Number(s.seq), ring };
+  const c = byPosition<[number, number]>(s.c).sort((a, b) => a[0] - b[0]);
+  if (c.length > 0) {
+    state.ci = c.map(([pos]) => ruleId(pos));
+    state.cv = c.flatMap(([, [v, t]]) => [v, t]);
   }
-  const caps = map<{ w: number; hits: number[] }>(s.caps);
-  const ki = order(Object.keys(caps));
-  if (ki.length > 0) {
-    state.ki = ki;
-    state.kw = ki.map((id) => [caps[id]!.w, ...caps[id]!.hits]);
+  const caps = byPosition<number[]>(s.caps).sort((a, b) => a[0] - b[0]);
+  if (caps.length > 0) {
+    state.ki = caps.map(([pos]) => ruleId(pos));
+    state.kw = caps.map(([, window]) => window);
   }
   const sig = map<number>(s.sig);
   if (Object.keys(sig).length > 0) state.sig = sig;
   if (s.fit) {
-    const fit = s.fit as { t: number; h: string; r?: string[] };
+    const fit = s.fit as { t: number; h: unknown; r?: number[] };
+    const h = text(fit.h);
     state.fit =
-      Array.isArray(fit.r) && fit.r.length > 0 ? { t: fit.t, h: fit.h, r: fit.r } : { t: fit.t, h: fit.h };
+      Array.isArray(fit.r) && fit.r.length > 0 ? { t: fit.t, h, r: fit.r.map(ruleId) } : { t: fit.t, h };
   }
-  if (s.sales) state.sales = s.sales as NonNullable<LeadState['sales']>;
+  if (s.sales) {
+    const sales = s.sales as { k: unknown; t: number; h: unknown; b: boolean };
+    state.sales = {
+      k: text(sales.k) as NonNullable<LeadState['sales']>['k'],
+      t: sales.t,
+      h: text(sales.h),
+      b: sales.b,
+    };
+  }
   if (s.dq !== undefined && s.dq !== null) state.dq = Number(s.dq);
   return { state, offsets: map<number>(blob.o) };
 }

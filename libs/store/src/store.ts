@@ -192,7 +192,7 @@ export class RedisScoreStore {
       ]);
       if (!raw) return undefined;
       return {
-        stored: decodeStoredLead(raw),
+        stored: decodeStoredLead(raw, this.opts.model),
         history: history.map((h) => JSON.parse(h) as StageChangeRecord),
       };
     } catch (err) {

@@ -8,8 +8,11 @@
 --   M.ladder[i] = { name, enter = {cond...}, stay = {cond...} }   lowest first
 --   cond        = { k = 'score', d, gte } | { k = 'signal', s, w } | { k = 'sales' }
 --   M.dedupe    = dedupe ring size (entries of 8 hex chars)
--- State S (engine LeadState): stage, seq, ring, c[id] = {v, t}, caps[id] = {w, hits}, sig[name],
--- fit = {t, h, r}, sales = {k, t, h, b}, dq.
+-- State S (the engine's LeadState, stored compactly: see state-codec.ts for the mapping):
+--   stage, seq, ring = the dedupe ring as raw bytes (4 per event hash), c[rule index] = {v, t},
+--   caps[rule index] = {w, hit times ascending...}, sig[name] = time, fit = {t, h, r = {rule
+--   index...}}, sales = {k, t, h, b}, dq. Rule indexes (1-based positions in M.rules) instead of
+--   rule ids keep the state small: it is most of the Redis memory per lead.
 
 local DISQUALIFIED = 'disqualified'
 
@@ -23,7 +26,10 @@ end
 
 local function index_model(M)
   M.rule_by_id = {}
-  for _, r in ipairs(M.rules) do M.rule_by_id[r.id] = r end
+  for i, r in ipairs(M.rules) do
+    r.ix = i
+    M.rule_by_id[r.id] = r
+  end
   M.ladder_index = {}
   for i, s in ipairs(M.ladder) do M.ladder_index[s.name] = i end
   return M
@@ -37,15 +43,15 @@ end
 local function dimension_scores(S, now, M)
   local scores = {}
   for i = 1, #M.dims do scores[i] = 0 end
-  for _, r in ipairs(M.rules) do
-    local c = S.c[r.id]
+  for i, r in ipairs(M.rules) do
+    local c = S.c[i]
     if c ~= nil and not r.fit and r.d > 0 and M.dims[r.d].h > 0 then
       scores[r.d] = scores[r.d] + c[1] * decay(now, c[2], M.dims[r.d].h)
     end
   end
   if S.fit ~= nil and S.fit.r ~= nil then
-    for _, id in ipairs(S.fit.r) do
-      local r = M.rule_by_id[id]
+    for _, ix in ipairs(S.fit.r) do
+      local r = M.rules[ix]
       if r ~= nil and r.fit and r.d > 0 then scores[r.d] = scores[r.d] + r.p end
     end
   end
@@ -222,9 +228,19 @@ local function event_cause(from, to, S, effect, scores, now, M)
   return { kind = 'threshold', detail = detail }
 end
 
-local function ring_has(ring, hash)
-  for i = 1, #ring, 8 do
-    if string.sub(ring, i, i + 7) == hash then return true end
+-- An event hash (8 hex characters) as the 4 raw bytes the ring stores.
+local function hash_bytes(hex)
+  return string.char(
+    tonumber(string.sub(hex, 1, 2), 16),
+    tonumber(string.sub(hex, 3, 4), 16),
+    tonumber(string.sub(hex, 5, 6), 16),
+    tonumber(string.sub(hex, 7, 8), 16)
+  )
+end
+
+local function ring_has(ring, bytes)
+  for i = 1, #ring, 4 do
+    if string.sub(ring, i, i + 3) == bytes then return true end
   end
   return false
 end
@@ -236,30 +252,31 @@ local function add_points(c, p, te, h)
   return { q(v * decay(te, t, h) + p), te }
 end
 
-local function insert_sorted(times, t)
+-- A copy of {w, times...} with t inserted among the times, after equal ones.
+local function insert_hit(window, t)
   local out = {}
-  for i, x in ipairs(times) do out[i] = x end
+  for i, x in ipairs(window) do out[i] = x end
   local i = #out
-  while i > 0 and out[i] > t do i = i - 1 end
+  while i > 1 and out[i] > t do i = i - 1 end
   table.insert(out, i + 1, t)
   return out
 end
 
--- Tumbling cap windows: the N earliest hits of the newest window score. Returns the new cap
--- entry and the time of a replaced hit, or nil when the hit does not score.
+-- Tumbling cap windows {w, hit times ascending...}: the N earliest hits of the newest window
+-- score. Returns the new window and the time of a replaced hit, or nil when the hit does not score.
 local function cap_hit(cap, te, n, window)
   local w = math.floor(te / window)
   -- A stored window whose first hit is not in it was counted with another window size (the
   -- model changed): start over rather than compare indices of different sizes.
-  local stale = cap ~= nil and math.floor(cap.hits[1] / window) ~= cap.w
-  if cap == nil or stale or w > cap.w then return { w = w, hits = { te } }, nil end
-  if w < cap.w then return nil, nil end
-  if #cap.hits < n then return { w = w, hits = insert_sorted(cap.hits, te) }, nil end
-  local latest = cap.hits[#cap.hits]
+  local stale = cap ~= nil and math.floor(cap[2] / window) ~= cap[1]
+  if cap == nil or stale or w > cap[1] then return { w, te }, nil end
+  if w < cap[1] then return nil, nil end
+  if #cap - 1 < n then return insert_hit(cap, te), nil end
+  local latest = cap[#cap]
   if te >= latest then return nil, nil end
   local kept = {}
-  for i = 1, #cap.hits - 1 do kept[i] = cap.hits[i] end
-  return { w = w, hits = insert_sorted(kept, te) }, latest
+  for i = 1, #cap - 1 do kept[i] = cap[i] end
+  return insert_hit(kept, te), latest
 end
 
 local function newer(t, h, reg)
@@ -270,10 +287,11 @@ end
 -- transition table or nil, and the number of capped hits.
 local function apply_effect(S, effect, now, M)
   if effect.filtered ~= nil then return 'filtered', nil, 0 end
-  if ring_has(S.ring, effect.hash) then return 'duplicate', nil, 0 end
+  local bytes = hash_bytes(effect.hash)
+  if ring_has(S.ring, bytes) then return 'duplicate', nil, 0 end
   local te = math.min(effect.eventTime, now)
-  local ring = S.ring .. effect.hash
-  S.ring = string.sub(ring, math.max(1, #ring - 8 * M.dedupe + 1))
+  local ring = S.ring .. bytes
+  S.ring = string.sub(ring, math.max(1, #ring - 4 * M.dedupe + 1))
   local capped = 0
   for _, id in ipairs(effect.hits) do
     local r = M.rule_by_id[id]
@@ -282,16 +300,16 @@ local function apply_effect(S, effect, now, M)
     if r ~= nil and h > 0 then
       local scores = true
       if r.cap ~= nil then
-        local cap, replaced = cap_hit(S.caps[id], te, r.cap.n, r.cap.w)
+        local cap, replaced = cap_hit(S.caps[r.ix], te, r.cap.n, r.cap.w)
         if cap == nil then
           capped = capped + 1
           scores = false
         else
-          S.caps[id] = cap
-          if replaced ~= nil then S.c[id] = add_points(S.c[id], -r.p, replaced, h) end
+          S.caps[r.ix] = cap
+          if replaced ~= nil then S.c[r.ix] = add_points(S.c[r.ix], -r.p, replaced, h) end
         end
       end
-      if scores then S.c[id] = add_points(S.c[id], r.p, te, h) end
+      if scores then S.c[r.ix] = add_points(S.c[r.ix], r.p, te, h) end
     end
   end
   for _, name in ipairs(effect.signals) do
@@ -300,8 +318,13 @@ local function apply_effect(S, effect, now, M)
   end
   if effect.disqualify ~= nil and (S.dq == nil or te > S.dq) then S.dq = te end
   if effect.fit ~= nil and newer(te, effect.hash, S.fit) then
-    if #effect.fit > 0 then
-      S.fit = { t = te, h = effect.hash, r = effect.fit }
+    local fit_rules = {}
+    for _, id in ipairs(effect.fit) do
+      local r = M.rule_by_id[id]
+      if r ~= nil then fit_rules[#fit_rules + 1] = r.ix end
+    end
+    if #fit_rules > 0 then
+      S.fit = { t = te, h = effect.hash, r = fit_rules }
     else
       S.fit = { t = te, h = effect.hash }
     end
