@@ -1,0 +1,131 @@
+import type { Model } from '@leadscorer/engine';
+import { HISTORY_LENGTH, RedisScoreStore, SHARDS } from '@leadscorer/store';
+import type { DedicatedRedis } from './redis-server.ts';
+import { applyItems, ItemMaker, takeItems } from './store-load.ts';
+import { Workload } from './workload.ts';
+
+/**
+ * Redis bytes per lead: a flushed dedicated server, N leads' events applied through the store
+ * exactly as the services apply them (and the outbox emptied after each batch, as the publisher
+ * does), then INFO MEMORY used_memory minus the empty server's, divided by the leads that have
+ * state. A sample of keys with MEMORY USAGE says which structure the bytes sit in.
+ */
+export interface MemoryPoint {
+  leads: number;
+  events: number;
+  eventsPerLead: number;
+  usedMemoryDelta: number;
+  bytesPerLead: number;
+  applySeconds: number;
+  stageChanges: number;
+  /** Bytes per lead by structure: state strings, history lists, due sets, outbox streams. */
+  breakdown: Record<string, number>;
+  /** Mean MEMORY USAGE of one lead's state string and of one history list. */
+  meanStateKeyBytes: number;
+  meanHistoryKeyBytes: number;
+  historyKeysPerLead: number;
+}
+
+export async function measureMemory(
+  redis: DedicatedRedis,
+  model: Model,
+  o: { leads: number; eventsPerLead: number; now: number; tag: string; log: (s: string) => void },
+): Promise<MemoryPoint> {
+  const c = redis.client;
+  await c.flushall();
+  const prefix = 'bench-mem';
+  const store = new RedisScoreStore({
+    client: c,
+    keys: { prefix, shards: SHARDS },
+    model,
+    historyLength: HISTORY_LENGTH,
+  });
+  const before = Number((await redis.info('memory')).used_memory);
+  const events = Math.round(o.leads * o.eventsPerLead);
+  const workload = new Workload({
+    seed: 11,
+    events,
+    leads: o.leads,
+    now: o.now,
+    spanMs: 14 * 86_400_000,
+    tag: `${o.tag}m${o.leads}`,
+  });
+  const maker = new ItemMaker(model);
+  const started = performance.now();
+  let changes = 0;
+  // Big batches: this phase measures memory, not rate, and bigger chunks finish sooner.
+  for (let done = 0; done < events; ) {
+    const items = takeItems(workload, maker, 100_000);
+    if (items.length === 0) break;
+    const r = await applyItems(items, { store, batch: 5_000, inflight: 2, now: o.now, ackOutbox: true });
+    done += items.length;
+    changes += r.changes;
+    if (events > 500_000) o.log(`  memory ${o.leads} leads: ${done} / ${events} events`);
+  }
+  const applySeconds = (performance.now() - started) / 1000;
+  const after = Number((await redis.info('memory')).used_memory);
+  const sample = await sampleKeys(redis, prefix);
+  const leads = sample.stateKeys;
+  const delta = after - before;
+  return {
+    leads,
+    events,
+    eventsPerLead: events / leads,
+    usedMemoryDelta: delta,
+    bytesPerLead: delta / leads,
+    applySeconds,
+    stageChanges: changes,
+    breakdown: Object.fromEntries(Object.entries(sample.bytes).map(([k, v]) => [k, v / leads])),
+    meanStateKeyBytes: sample.meanState,
+    meanHistoryKeyBytes: sample.meanHistory,
+    historyKeysPerLead: sample.historyKeys / leads,
+  };
+}
+
+/**
+ * Counts keys by kind (a full SCAN: exact counts) and prices them: MEMORY USAGE on a sample of
+ * state and history keys, and on every shard-wide due set and outbox (only 64 of each).
+ */
+async function sampleKeys(redis: DedicatedRedis, prefix: string) {
+  const c = redis.client;
+  let stateKeys = 0;
+  let historyKeys = 0;
+  const stateSample: string[] = [];
+  const historySample: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await c.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 10_000);
+    cursor = next;
+    for (const k of keys) {
+      if (k.includes('}:l:')) {
+        stateKeys++;
+        // Every 20th key: a deterministic sample spread over all shards.
+        if (stateKeys % 20 === 0 && stateSample.length < 2_000) stateSample.push(k);
+      } else if (k.includes('}:h:')) {
+        historyKeys++;
+        if (historyKeys % 5 === 0 && historySample.length < 2_000) historySample.push(k);
+      }
+    }
+  } while (cursor !== '0');
+  const usage = async (keys: string[]) => {
+    let sum = 0;
+    for (const k of keys) sum += Number((await c.memory('USAGE', k, 'SAMPLES', 0)) ?? 0);
+    return sum;
+  };
+  const meanState = stateSample.length > 0 ? (await usage(stateSample)) / stateSample.length : 0;
+  const meanHistory = historySample.length > 0 ? (await usage(historySample)) / historySample.length : 0;
+  const shardKeys = (kind: string) =>
+    Array.from({ length: SHARDS }, (_, s) => `${prefix}:{s${String(s).padStart(2, '0')}}:${kind}`);
+  return {
+    stateKeys,
+    historyKeys,
+    meanState,
+    meanHistory,
+    bytes: {
+      state: meanState * stateKeys,
+      history: meanHistory * historyKeys,
+      due: await usage(shardKeys('due')),
+      outbox: await usage(shardKeys('outbox')),
+    },
+  };
+}

@@ -1,0 +1,237 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { loadModel } from '@leadscorer/engine';
+import type { Producer } from 'kafkajs';
+import { infraConfigFromEnv } from '../infra/config.ts';
+import { up } from '../infra/stack.ts';
+import { consumeCeiling, scriptCeiling } from './ceilings.ts';
+import { createDeployment, type Deployment, Encoder } from './deployment.ts';
+import { runDrain } from './drain.ts';
+import { runLatency } from './latency.ts';
+import { describeMachine } from './machine.ts';
+import { measureMemory } from './memory.ts';
+import { parseOptions, USAGE } from './options.ts';
+import { prefill } from './produce.ts';
+import { type DedicatedRedis, startDedicatedRedis } from './redis-server.ts';
+import { type BenchResult, evaluateTargets, markdown, writeDocs } from './report.ts';
+import { type RunningProcess, spawnServices, waitReady } from './services.ts';
+import { Workload } from './workload.ts';
+
+/**
+ * `npm run bench`: ceilings, drain, latency and memory of the lead scorer on this machine's
+ * stack, in one bounded run. Phases run one after the other so they do not steal each other's
+ * cores; everything the run creates (topics, groups, subjects, processes, its Redis) is removed
+ * at the end, also on Ctrl-C or failure.
+ */
+const ROOT = resolve(import.meta.dirname, '../..');
+const MODEL_FILE = join(ROOT, 'models/default.yaml');
+const log = (s: string) => console.log(`[bench] ${s}`);
+
+// kafkajs 2.2.4's request queue arms a timer with a negative delay on Node 24, which warns
+// (TimeoutNegativeWarning) and is harmless: Node runs it after 1 ms. Other warnings still print.
+process.removeAllListeners('warning');
+process.on('warning', (w) => {
+  if (w.name !== 'TimeoutNegativeWarning') console.warn(w);
+});
+
+async function main(): Promise<number> {
+  let opts: ReturnType<typeof parseOptions>;
+  try {
+    opts = parseOptions(process.argv.slice(2));
+  } catch (err) {
+    console.error(`${(err as Error).message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (opts === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+  const o = opts;
+  const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const id = `${Date.now().toString(36)}${randomBytes(2).toString('hex')}`;
+  const outDir = join(ROOT, '.infra/bench');
+  mkdirSync(outDir, { recursive: true });
+  const cfg = infraConfigFromEnv(process.env, ROOT);
+  const stack = await up(cfg, log);
+  const model = loadModel(readFileSync(MODEL_FILE, 'utf8'), MODEL_FILE);
+
+  let redis: DedicatedRedis | undefined;
+  let deployment: Deployment | undefined;
+  let producer: Producer | undefined;
+  let procs: RunningProcess[] = [];
+  const cleanupProblems: string[] = [];
+  let cleaned = false;
+  const cleanup = async (): Promise<void> => {
+    if (cleaned) return;
+    cleaned = true;
+    log('cleaning up: services, topics, consumer groups, subjects, dedicated Redis');
+    await Promise.all(procs.map((p) => p.stop()));
+    await producer?.disconnect().catch(() => undefined);
+    if (deployment) cleanupProblems.push(...(await deployment.cleanup().catch((e) => [String(e)])));
+    await redis?.stop();
+  };
+  process.once('SIGINT', () => {
+    log('interrupted');
+    void cleanup().finally(() => process.exit(130));
+  });
+
+  try {
+    redis = await startDedicatedRedis();
+    log(`dedicated redis-server on ${redis.url} (pid ${redis.pid})`);
+    const machine = await describeMachine({
+      kafkaVersion: cfg.kafka.version,
+      registryUrl: stack.registryUrl,
+      redisVersion: (await redis.info('server')).redis_version ?? 'unknown',
+    });
+    deployment = await createDeployment({
+      prefix: `bench-${id}.`,
+      brokers: stack.kafkaBrokers.split(','),
+      registryUrl: stack.registryUrl,
+    });
+    const d = deployment;
+    log(`topics and schemas under prefix ${d.prefix}`);
+    const encoder = new Encoder(d);
+    producer = d.kafka.producer({ allowAutoTopicCreation: false });
+    await producer.connect();
+    const now = Date.now();
+    const drainWorkload = () =>
+      new Workload({ seed: 1, events: o.events, leads: o.leads, now, spanMs: 7 * 86_400_000, tag: `${id}` });
+    const result: Omit<BenchResult, 'targets' | 'finishedAt'> = {
+      startedAt: startedAt.toISOString(),
+      command: `npm run bench${o.argv.length > 0 ? ` -- ${o.argv.join(' ')}` : ''}`,
+      machine,
+      config: {
+        chunk: o.chunk,
+        partitionsConcurrently: o.partitionsConcurrently,
+        partitions: 6,
+        prefix: d.prefix,
+      },
+      ceilings: {},
+      cleanup: cleanupProblems,
+    };
+
+    if (!o.skipMemory) {
+      result.memory = [];
+      for (const leads of o.memoryLeads) {
+        log(`memory: ${leads} leads, ${o.memoryEventsPerLead} events per lead through the store`);
+        const p = await measureMemory(redis, model, {
+          leads,
+          eventsPerLead: o.memoryEventsPerLead,
+          now,
+          tag: id,
+          log,
+        });
+        log(
+          `  ${Math.round(p.bytesPerLead)} bytes per lead (${p.leads} leads, ${p.applySeconds.toFixed(1)} s)`,
+        );
+        result.memory.push(p);
+      }
+      await redis.client.flushall();
+    }
+
+    const serviceEnv: Record<string, string> = {
+      KAFKA_BROKERS: stack.kafkaBrokers,
+      SCHEMA_REGISTRY_URL: stack.registryUrl,
+      REDIS_URL: redis.url,
+      REDIS_KEY_PREFIX: 'bench',
+      TOPIC_PREFIX: d.prefix,
+      MODEL_FILE,
+      HTTP_HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      ENSURE_TOPICS: 'false',
+      APPLY_CHUNK_SIZE: String(o.chunk),
+      PARTITIONS_CONCURRENTLY: String(o.partitionsConcurrently),
+    };
+    const spawnOpts = {
+      root: ROOT,
+      logDir: join(outDir, `logs-${stamp}`),
+      env: serviceEnv,
+      group: (s: string) => d.group(`scorer.${s}`),
+      ...(o.cpuProf ? { profDir: join(outDir, `prof-${stamp}`) } : {}),
+    };
+
+    if (!o.skipDrain) {
+      log(`script ceiling: the drain's ${o.events} events through applyBatch, batches of ${o.chunk}`);
+      result.ceilings.script = await scriptCeiling(redis, model, drainWorkload(), {
+        batch: o.chunk,
+        inflight: 4,
+        now,
+        budgetMs: 150_000,
+      });
+      log(`  ${Math.round(result.ceilings.script.perSecond)} events/s`);
+
+      log(`pre-filling ${o.events} events over ${o.leads} leads`);
+      const pf = await prefill(producer, drainWorkload(), encoder, { batch: 10_000, inflight: 3 });
+      result.prefill = { ...pf, perSecond: pf.events / pf.seconds };
+      log(`  ${pf.events} events in ${pf.seconds.toFixed(1)} s: ${JSON.stringify(pf.byTopic)}`);
+
+      const web = d.topic('engagement.web-visit.v1');
+      log(`consume ceiling: kafkajs eachBatch counting on ${web}`);
+      result.ceilings.consume = await consumeCeiling(d.kafka, {
+        topic: web,
+        group: d.group('bench-raw-consume'),
+        expected: pf.byTopic[web] ?? 0,
+        partitionsConcurrently: o.partitionsConcurrently,
+        timeoutMs: 120_000,
+      });
+      log(`  ${Math.round(result.ceilings.consume.perSecond)} messages/s`);
+
+      await redis.client.flushall();
+      const before = Number((await redis.info('memory')).used_memory);
+      log('drain: one instance of each consumer service');
+      const drained = await runDrain(d, redis, spawnOpts, { timeoutMs: o.drainTimeoutS * 1000, log });
+      procs = drained.procs;
+      result.drain = drained.result;
+      result.drainMemory = {
+        leads: pf.distinctLeads,
+        bytesPerLead: (drained.result.redis.usedMemoryBytes - before) / pf.distinctLeads,
+      };
+      log(`  ${Math.round(drained.result.perSecond)} events/s in ${drained.result.seconds.toFixed(1)} s`);
+    }
+
+    if (!o.skipLatency && result.drain && !result.drain.drained) {
+      // A backlog still draining would be measured as latency: the numbers would mean nothing.
+      log('latency: skipped, the drain did not finish within --drain-timeout');
+    } else if (!o.skipLatency) {
+      if (procs.length === 0) {
+        procs = await spawnServices(spawnOpts);
+        await waitReady(procs, 60_000);
+      }
+      log(`latency: open loop at ${o.rates.join(', ')} events/s, ${o.rateSeconds} s each`);
+      result.latency = await runLatency(d, encoder, producer, redis, {
+        rates: o.rates,
+        seconds: o.rateSeconds,
+        tag: `${id}l`,
+        leadTag: id,
+        leads: o.leads,
+        procs,
+        log,
+      });
+    }
+
+    if (procs.length > 0) result.peakRssBytes = Object.fromEntries(procs.map((p) => [p.name, p.peakRss()]));
+    await cleanup();
+    const final = { ...result, finishedAt: new Date().toISOString() };
+    const full: BenchResult = { ...final, targets: evaluateTargets(final) };
+    const file = join(outDir, `result-${stamp}.json`);
+    writeFileSync(file, `${JSON.stringify(full, null, 2)}\n`);
+    const md = markdown(full);
+    if (o.docs) writeDocs(join(ROOT, 'docs/benchmarks.md'), md);
+    console.log(`\n${md}\n`);
+    log(`result: ${file}${o.docs ? ', docs/benchmarks.md updated' : ''}`);
+    if (cleanupProblems.length > 0) log(`cleanup problems: ${cleanupProblems.join('; ')}`);
+    return 0;
+  } finally {
+    await cleanup();
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
