@@ -11,6 +11,8 @@ import { Workload } from './workload.ts';
  * state. A sample of keys with MEMORY USAGE says which structure the bytes sit in.
  */
 export interface MemoryPoint {
+  /** 'store': the memory phase's own writes; 'services': what the drain left behind. */
+  source: 'store' | 'services';
   leads: number;
   events: number;
   eventsPerLead: number;
@@ -63,18 +65,34 @@ export async function measureMemory(
     if (events > 500_000) o.log(`  memory ${o.leads} leads: ${done} / ${events} events`);
   }
   const applySeconds = (performance.now() - started) / 1000;
+  return memoryPoint(redis, prefix, { source: 'store', before, events, applySeconds, stageChanges: changes });
+}
+
+/** Prices what is under `prefix` now against the empty server's used_memory `before`. */
+export async function memoryPoint(
+  redis: DedicatedRedis,
+  prefix: string,
+  o: {
+    source: MemoryPoint['source'];
+    before: number;
+    events: number;
+    applySeconds: number;
+    stageChanges: number;
+  },
+): Promise<MemoryPoint> {
   const after = Number((await redis.info('memory')).used_memory);
   const sample = await sampleKeys(redis, prefix);
   const leads = sample.stateKeys;
-  const delta = after - before;
+  const delta = after - o.before;
   return {
+    source: o.source,
     leads,
-    events,
-    eventsPerLead: events / leads,
+    events: o.events,
+    eventsPerLead: o.events / leads,
     usedMemoryDelta: delta,
     bytesPerLead: delta / leads,
-    applySeconds,
-    stageChanges: changes,
+    applySeconds: o.applySeconds,
+    stageChanges: o.stageChanges,
     breakdown: Object.fromEntries(Object.entries(sample.bytes).map(([k, v]) => [k, v / leads])),
     meanStateKeyBytes: sample.meanState,
     meanHistoryKeyBytes: sample.meanHistory,

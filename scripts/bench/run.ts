@@ -10,7 +10,7 @@ import { createDeployment, type Deployment, Encoder } from './deployment.ts';
 import { runDrain } from './drain.ts';
 import { runLatency } from './latency.ts';
 import { describeMachine } from './machine.ts';
-import { measureMemory } from './memory.ts';
+import { measureMemory, memoryPoint } from './memory.ts';
 import { parseOptions, USAGE } from './options.ts';
 import { prefill } from './produce.ts';
 import { type DedicatedRedis, startDedicatedRedis } from './redis-server.ts';
@@ -184,10 +184,13 @@ async function main(): Promise<number> {
       const drained = await runDrain(d, redis, spawnOpts, { timeoutMs: o.drainTimeoutS * 1000, log });
       procs = drained.procs;
       result.drain = drained.result;
-      result.drainMemory = {
-        leads: pf.distinctLeads,
-        bytesPerLead: (drained.result.redis.usedMemoryBytes - before) / pf.distinctLeads,
-      };
+      result.drainMemory = await memoryPoint(redis, 'bench', {
+        source: 'services',
+        before,
+        events: pf.events,
+        applySeconds: drained.result.seconds,
+        stageChanges: drained.result.services.reduce((a, s) => a + s.stageChangesPublished, 0),
+      });
       log(`  ${Math.round(drained.result.perSecond)} events/s in ${drained.result.seconds.toFixed(1)} s`);
     }
 

@@ -79,73 +79,35 @@ export async function startConsumerService(
   };
 }
 
-/** The outbox relay service: publishes stage changes the consumers' inline path left behind. */
-export async function startRelayService(
-  spec: { service: string; defaultPort: number },
-  rawEnv: NodeJS.ProcessEnv,
-): Promise<RunningService> {
-  const env = loadScoringEnv(rawEnv);
-  const w = wire(spec.service, env);
-  await w.redis.connect();
-  await w.producer.connect();
-  const relay = new OutboxRelay({
-    store: w.store,
-    publisher: w.publisher,
-    metrics: w.metrics,
-    log: w.log.child({ component: 'relay' }),
-    intervalMs: env.RELAY_INTERVAL_MS,
-    minAgeMs: env.RELAY_MIN_AGE_MS,
-    batchSize: 200,
-  });
-  const ops = await startOpsServer({
-    host: env.HTTP_HOST,
-    port: env.HTTP_PORT ?? spec.defaultPort,
-    registry: w.metrics.registry,
-    live: () => true,
-    ready: () => relay.isHealthy(),
-  });
-  relay.start();
-  w.log.info({ port: ops.port }, 'relaying the outbox');
-  return {
-    wiring: w,
-    ops,
-    isReady: () => relay.isHealthy(),
-    stop: async () => {
-      await relay.stop();
-      await w.producer.disconnect();
-      w.redis.disconnect();
-      await ops.close();
-    },
-  };
+/** A background loop the relay and fading services run: started after wiring, stopped first. */
+interface Loop {
+  start(): void;
+  stop(): Promise<void>;
+  isHealthy(): boolean;
+  isLive(): boolean;
 }
 
-/** The fading-leads service: moves leads whose stage changes by time alone, on time. */
-export async function startFadingService(
+/** Wires, connects, serves the ops endpoints and runs one loop: the shape of relay and fading. */
+async function startLoopService(
   spec: { service: string; defaultPort: number },
   rawEnv: NodeJS.ProcessEnv,
+  build: (w: Wiring) => Loop,
+  what: string,
 ): Promise<RunningService> {
   const env = loadScoringEnv(rawEnv);
   const w = wire(spec.service, env);
   await w.redis.connect();
   await w.producer.connect();
-  const loop = new FadingLoop({
-    store: w.store,
-    publisher: w.publisher,
-    log: w.log.child({ component: 'fading' }),
-    clock: w.clock,
-    pollMs: env.FADE_POLL_MS,
-    batchSize: 200,
-  });
+  const loop = build(w);
   const ops = await startOpsServer({
     host: env.HTTP_HOST,
     port: env.HTTP_PORT ?? spec.defaultPort,
     registry: w.metrics.registry,
-    // Live while passes keep completing (a wedged loop gets the pod restarted).
-    live: () => loop.lastPassAt() === 0 || Date.now() - loop.lastPassAt() < 60_000,
+    live: () => loop.isLive(),
     ready: () => loop.isHealthy(),
   });
   loop.start();
-  w.log.info({ port: ops.port, pollMs: env.FADE_POLL_MS }, 'moving fading leads');
+  w.log.info({ port: ops.port }, what);
   return {
     wiring: w,
     ops,
@@ -157,4 +119,62 @@ export async function startFadingService(
       await ops.close();
     },
   };
+}
+
+/** The outbox relay service: publishes stage changes the consumers' inline path left behind. */
+export function startRelayService(
+  spec: { service: string; defaultPort: number },
+  rawEnv: NodeJS.ProcessEnv,
+): Promise<RunningService> {
+  return startLoopService(
+    spec,
+    rawEnv,
+    (w) => {
+      const relay = new OutboxRelay({
+        store: w.store,
+        publisher: w.publisher,
+        metrics: w.metrics,
+        log: w.log.child({ component: 'relay' }),
+        intervalMs: w.env.RELAY_INTERVAL_MS,
+        minAgeMs: w.env.RELAY_MIN_AGE_MS,
+        batchSize: 200,
+      });
+      return {
+        start: () => relay.start(),
+        stop: () => relay.stop(),
+        isHealthy: () => relay.isHealthy(),
+        isLive: () => true,
+      };
+    },
+    'relaying the outbox',
+  );
+}
+
+/** The fading-leads service: moves leads whose stage changes by time alone, on time. */
+export function startFadingService(
+  spec: { service: string; defaultPort: number },
+  rawEnv: NodeJS.ProcessEnv,
+): Promise<RunningService> {
+  return startLoopService(
+    spec,
+    rawEnv,
+    (w) => {
+      const loop = new FadingLoop({
+        store: w.store,
+        publisher: w.publisher,
+        log: w.log.child({ component: 'fading' }),
+        clock: w.clock,
+        pollMs: w.env.FADE_POLL_MS,
+        batchSize: 200,
+      });
+      return {
+        start: () => loop.start(),
+        stop: () => loop.stop(),
+        isHealthy: () => loop.isHealthy(),
+        // Live while passes keep completing (a wedged loop gets the pod restarted).
+        isLive: () => loop.lastPassAt() === 0 || Date.now() - loop.lastPassAt() < 60_000,
+      };
+    },
+    'moving fading leads',
+  );
 }
