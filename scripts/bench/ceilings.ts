@@ -1,6 +1,6 @@
 import type { Model } from '@leadscorer/engine';
 import { HISTORY_LENGTH, RedisScoreStore, SHARDS } from '@leadscorer/store';
-import type { Kafka } from 'kafkajs';
+import type { Deployment } from './deployment.ts';
 import type { DedicatedRedis } from './redis-server.ts';
 import { applyItems, ItemMaker, takeItems } from './store-load.ts';
 import type { Workload } from './workload.ts';
@@ -27,10 +27,10 @@ export interface ConsumeCeiling {
  * message; the join itself is reported apart.
  */
 export async function consumeCeiling(
-  kafka: Kafka,
+  d: Deployment,
   o: { topic: string; group: string; expected: number; partitionsConcurrently: number; timeoutMs: number },
 ): Promise<ConsumeCeiling> {
-  const consumer = kafka.consumer({ groupId: o.group, maxBytesPerPartition: 1_048_576 });
+  const consumer = d.kafka.consumer({ groupId: o.group, maxBytesPerPartition: 1_048_576 });
   const t0 = performance.now();
   let joinedAt = 0;
   let last = 0;
@@ -39,6 +39,7 @@ export async function consumeCeiling(
   const done = new Promise<void>((r) => {
     resolveDone = r;
   });
+  d.closeOnCleanup(() => consumer.disconnect());
   consumer.on(consumer.events.GROUP_JOIN, () => {
     joinedAt = performance.now();
   });

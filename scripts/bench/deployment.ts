@@ -31,6 +31,8 @@ export interface Deployment {
   topic(name: TopicName): string;
   /** A consumer group id under the run's prefix, deleted at cleanup. */
   group(name: string): string;
+  /** Runs `close` first at cleanup: a group with a live member cannot be deleted (interrupted runs). */
+  closeOnCleanup(close: () => Promise<void>): void;
   cleanup(): Promise<string[]>;
 }
 
@@ -58,6 +60,7 @@ export async function createDeployment(o: {
     schemaIds.set(t.name, registered.find((r) => r.subject === t.subject)!.id);
   }
   const groups: string[] = [];
+  const closers: (() => Promise<void>)[] = [];
   return {
     prefix: o.prefix,
     catalogue,
@@ -71,8 +74,12 @@ export async function createDeployment(o: {
       groups.push(id);
       return id;
     },
+    closeOnCleanup(close) {
+      closers.push(close);
+    },
     async cleanup() {
       const problems: string[] = [];
+      await Promise.all(closers.map((c) => c().catch(() => undefined)));
       const a = kafka.admin();
       await a.connect();
       try {

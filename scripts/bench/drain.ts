@@ -52,7 +52,12 @@ export async function runDrain(
   d: Deployment,
   redis: DedicatedRedis,
   spawn: SpawnOptions,
-  o: { timeoutMs: number; log: (s: string) => void },
+  o: {
+    timeoutMs: number;
+    log: (s: string) => void;
+    /** Hands the processes over as soon as they exist, so an interrupted run can stop them. */
+    spawned: (procs: RunningProcess[]) => void;
+  },
 ): Promise<{ result: DrainResult; procs: RunningProcess[] }> {
   const admin = d.kafka.admin();
   await admin.connect();
@@ -67,6 +72,7 @@ export async function runDrain(
 
   const spawned = performance.now();
   const procs = await spawnServices(spawn);
+  o.spawned(procs);
   const readyAt = new Map<string, number>();
   const doneAt = new Map<string, number>();
   const samples: DrainResult['samples'] = [];

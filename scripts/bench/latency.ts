@@ -92,6 +92,7 @@ export async function runLatency(
   const sent = new Map<string, { at: number; phase: Phase; pairEnd: boolean }>();
   const outType = encoder.type('lead.stage-changed.v1');
   const consumer = d.kafka.consumer({ groupId: d.group('bench-latency'), maxWaitTimeInMs: 100 });
+  d.closeOnCleanup(() => consumer.disconnect());
   const joined = new Promise<void>((r) => consumer.on(consumer.events.GROUP_JOIN, () => r()));
   await consumer.connect();
   await consumer.subscribe({ topics: [d.topic('lead.stage-changed.v1')], fromBeginning: false });

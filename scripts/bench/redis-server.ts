@@ -60,6 +60,7 @@ export async function startDedicatedRedis(): Promise<DedicatedRedis> {
     const fail = (why: string) => {
       clearTimeout(timer);
       client.disconnect();
+      child.kill('SIGKILL');
       reject(new Error(`redis-server on port ${port} ${why}: ${stderr.trim()}`));
     };
     const timer = setTimeout(() => fail('did not answer within 10 s'), 10_000);

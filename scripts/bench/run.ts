@@ -62,17 +62,19 @@ async function main(): Promise<number> {
   let producer: Producer | undefined;
   let procs: RunningProcess[] = [];
   const cleanupProblems: string[] = [];
-  let cleaned = false;
-  const cleanup = async (): Promise<void> => {
-    if (cleaned) return;
-    cleaned = true;
-    log('cleaning up: services, topics, consumer groups, subjects, dedicated Redis');
-    await Promise.all(procs.map((p) => p.stop()));
-    await producer?.disconnect().catch(() => undefined);
-    if (deployment) cleanupProblems.push(...(await deployment.cleanup().catch((e) => [String(e)])));
-    await redis?.stop();
-  };
+  // One cleanup, shared: Ctrl-C and the normal end (or a phase failing because Ctrl-C already
+  // deleted its topics) all wait for the same run of it.
+  let cleaning: Promise<void> | undefined;
+  const cleanup = (): Promise<void> =>
+    (cleaning ??= (async () => {
+      log('cleaning up: services, topics, consumer groups, subjects, dedicated Redis');
+      await Promise.all(procs.map((p) => p.stop()));
+      await producer?.disconnect().catch(() => undefined);
+      if (deployment) cleanupProblems.push(...(await deployment.cleanup().catch((e) => [String(e)])));
+      await redis?.stop();
+    })());
   process.once('SIGINT', () => {
+    interrupted = true;
     log('interrupted');
     void cleanup().finally(() => process.exit(130));
   });
@@ -169,7 +171,7 @@ async function main(): Promise<number> {
 
       const web = d.topic('engagement.web-visit.v1');
       log(`consume ceiling: kafkajs eachBatch counting on ${web}`);
-      result.ceilings.consume = await consumeCeiling(d.kafka, {
+      result.ceilings.consume = await consumeCeiling(d, {
         topic: web,
         group: d.group('bench-raw-consume'),
         expected: pf.byTopic[web] ?? 0,
@@ -181,7 +183,13 @@ async function main(): Promise<number> {
       await redis.client.flushall();
       const before = Number((await redis.info('memory')).used_memory);
       log('drain: one instance of each consumer service');
-      const drained = await runDrain(d, redis, spawnOpts, { timeoutMs: o.drainTimeoutS * 1000, log });
+      const drained = await runDrain(d, redis, spawnOpts, {
+        timeoutMs: o.drainTimeoutS * 1000,
+        log,
+        spawned: (p) => {
+          procs = p;
+        },
+      });
       procs = drained.procs;
       result.drain = drained.result;
       result.drainMemory = await memoryPoint(redis, 'bench', {
@@ -231,10 +239,13 @@ async function main(): Promise<number> {
   }
 }
 
+/** Set on Ctrl-C: a phase then fails on its deleted topics, which is no error worth printing. */
+let interrupted = false;
+
 main().then(
-  (code) => process.exit(code),
+  (code) => process.exit(interrupted ? 130 : code),
   (err: unknown) => {
-    console.error(err);
-    process.exit(1);
+    if (!interrupted) console.error(err);
+    process.exit(interrupted ? 130 : 1);
   },
 );

@@ -1,4 +1,5 @@
 import type { InputTopicName, RecordByTopic } from '@leadscorer/contracts';
+import { prng } from '../../test/support/event-gen.ts';
 
 /**
  * The benchmark's traffic: Avro records exactly as the website tracker, email platform, product
@@ -34,10 +35,9 @@ export interface WorkloadOptions {
   duplicateRate?: number;
 }
 
-// The same seeded PRNG as the tests' generator, so a workload reproduces from its seed.
-export { prng } from '../../test/support/event-gen.ts';
-
-import { prng } from '../../test/support/event-gen.ts';
+// The tests' seeded PRNG (mulberry32): a workload reproduces from its seed. Re-exported for
+// the latency phase's live stream.
+export { prng };
 
 const BROWSERS = [
   'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15',
