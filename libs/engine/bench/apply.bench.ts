@@ -135,11 +135,12 @@ const nows = events.map(
 // States live in an array indexed by lead number, so the harness itself costs next to nothing.
 const leadIndex = Int32Array.from(events, (e) => Number(e.leadId.slice('lead-'.length)));
 
-function runApplyEvent(): (LeadState | undefined)[] {
+function runApplyEvent(inPlace = false): (LeadState | undefined)[] {
   const states = new Array<LeadState | undefined>(LEADS).fill(undefined);
+  const options = { inPlace };
   for (let i = 0; i < events.length; i++) {
     const lead = leadIndex[i]!;
-    states[lead] = applyEvent(states[lead], events[i]!, nows[i]!, model).state;
+    states[lead] = applyEvent(states[lead], events[i]!, nows[i]!, model, options).state;
   }
   return states;
 }
@@ -162,7 +163,8 @@ function time(label: string, rounds: number, fn: () => unknown): void {
 }
 
 console.log(`node ${process.version}, ${events.length} events over ${LEADS} leads, model ${model.version}`);
-time('applyEvent (evaluate + apply)', 7, runApplyEvent);
+time('applyEvent in place (evaluate + apply)', 7, () => runApplyEvent(true));
+time('applyEvent copy-on-write', 7, () => runApplyEvent(false));
 time('evaluateEvent only', 7, () => {
   for (const e of events) evaluateEvent(model, e);
 });

@@ -21,21 +21,36 @@ export function initialState(model: Model): LeadState {
   return { stage: model.ladder[0]!.name, seq: 0, ring: '' };
 }
 
-/** `applyEffect(state, evaluateEvent(model, event), now, model)`. */
+export interface ApplyOptions {
+  /**
+   * Update the given state in place instead of returning a new one that shares unchanged parts
+   * with it. For callers that keep only the latest state of each lead, such as an offline replay
+   * of an event log: it saves the copies, and most of the garbage. Default false.
+   */
+  inPlace?: boolean;
+}
+
+/** `applyEffect(state, evaluateEvent(model, event), now, model, options)`. */
 export function applyEvent(
   state: LeadState | undefined,
   event: ScoringEvent,
   now: number,
   model: Model,
+  options?: ApplyOptions,
 ): ApplyResult {
-  return applyEffect(state, evaluateEvent(model, event), now, model);
+  return applyEffect(state, evaluateEvent(model, event), now, model, options);
 }
 
+/**
+ * Applies one evaluated event to a lead's state. By default the input state is not modified:
+ * the result's state is a new object that shares the lists this event did not change.
+ */
 export function applyEffect(
   state: LeadState | undefined,
   effect: EventEffect,
   now: number,
   model: Model,
+  options?: ApplyOptions,
 ): ApplyResult {
   const prev = state ?? initialState(model);
   if (effect.filtered) return { state: prev, outcome: 'filtered', reason: effect.filtered };
@@ -43,7 +58,12 @@ export function applyEffect(
 
   // An event from the future (producer clock skew) counts as happening now.
   const te = Math.min(effect.eventTime, now);
-  const next = copyState(prev);
+  const from = prev.stage;
+  const seq = prev.seq;
+  // Lists of `shared` belong to the caller's state and are copied before their first change.
+  const inPlace = options?.inPlace === true;
+  const next = inPlace ? prev : copyState(prev);
+  const shared: Shared = inPlace ? NOTHING_SHARED : prev;
   next.ring = (prev.ring + effect.hash).slice(-8 * model.dedupeWindow);
   let capped: string[] | undefined;
   for (const id of effect.hits) {
@@ -57,14 +77,15 @@ export function applyEffect(
         capped = capped ? [...capped, id] : [id];
         continue;
       }
-      setCapWindow(next, prev, k, id, hit.window);
-      if (hit.replaced !== undefined) addPoints(next, prev, id, -rule.points, hit.replaced, h);
+      setCapWindow(next, shared, k, id, hit.window);
+      if (hit.replaced !== undefined) addPoints(next, shared, id, -rule.points, hit.replaced, h);
     }
-    addPoints(next, prev, id, rule.points, te, h);
+    addPoints(next, shared, id, rule.points, te, h);
   }
   if (effect.signals.length > 0) {
-    next.sig = Object.assign({}, prev.sig);
-    for (const name of effect.signals) next.sig[name] = Math.max(next.sig[name] ?? te, te);
+    const sig = inPlace && next.sig ? next.sig : Object.assign({}, prev.sig);
+    for (const name of effect.signals) sig[name] = Math.max(sig[name] ?? te, te);
+    next.sig = sig;
   }
   if (effect.disqualify) next.dq = Math.max(prev.dq ?? te, te);
   if (effect.fit && newer(te, effect.hash, prev.fit)) {
@@ -79,20 +100,24 @@ export function applyEffect(
   const to = nextStage(next, scores, now, model);
   const result: ApplyResult = { state: next, outcome: 'applied' };
   if (capped) result.capped = capped;
-  if (to === prev.stage) return result;
+  if (to === from) return result;
   next.stage = to;
-  next.seq = prev.seq + 1;
+  next.seq = seq + 1;
   result.transition = {
-    from: prev.stage,
+    from,
     to,
     scores: scoreRecord(scores, model),
-    cause: eventCause(prev.stage, to, next, effect, scores, now, model),
+    cause: eventCause(from, to, next, effect, scores, now, model),
     eventId: effect.eventId,
     eventTime: effect.eventTime,
     seq: next.seq,
   };
   return result;
 }
+
+/** The lists a new state still shares with the caller's state. */
+type Shared = Pick<LeadState, 'cv' | 'kw'>;
+const NOTHING_SHARED: Shared = {};
 
 /** A shallow copy with the fields in one fixed order, so that states come in few shapes. */
 function copyState(s: LeadState): LeadState {
@@ -110,16 +135,16 @@ function copyState(s: LeadState): LeadState {
 
 /** The ring holds 8-char hashes back to back; only aligned positions are entries. */
 function ringHas(ring: string, hash: string): boolean {
-  for (let i = 0; i < ring.length; i += 8) if (ring.startsWith(hash, i)) return true;
+  for (let i = ring.indexOf(hash); i >= 0; i = ring.indexOf(hash, i + 1)) if (i % 8 === 0) return true;
   return false;
 }
 
 /**
  * Adds p points earned at te to the rule's contribution (value v at reference time t): an older
  * point is decayed to t; a newer one first moves the reference forward to te. Writes into `s`
- * (the new state), copying a list the first time it changes so `prev` is never modified.
+ * (the new state), copying a list still shared with the caller's state before changing it.
  */
-function addPoints(s: LeadState, prev: LeadState, id: string, p: number, te: number, h: number): void {
+function addPoints(s: LeadState, prev: Shared, id: string, p: number, te: number, h: number): void {
   const i = s.ci ? s.ci.indexOf(id) : -1;
   if (i < 0) {
     s.ci = s.ci ? s.ci.concat(id) : [id];
@@ -138,7 +163,7 @@ function addPoints(s: LeadState, prev: LeadState, id: string, p: number, te: num
   s.cv = cv;
 }
 
-function setCapWindow(s: LeadState, prev: LeadState, k: number, id: string, window: number[]): void {
+function setCapWindow(s: LeadState, prev: Shared, k: number, id: string, window: number[]): void {
   if (k < 0) {
     s.ki = s.ki ? s.ki.concat(id) : [id];
     s.kw = s.kw ? [...s.kw, window] : [window];

@@ -1,12 +1,38 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { eventHash, transitionId } from './ids.ts';
+import { eventHash, fmix32, fnv1a32, transitionId } from './ids.ts';
 
 describe('eventHash', () => {
-  it('is the first 8 hex chars of sha1(eventId)', () => {
-    // sha1("abc") = a9993e364706816aba3e25717850c26c9cd0d89d (FIPS 180 test vector)
-    expect(eventHash('abc')).toBe('a9993e36');
-    expect(eventHash('evt-1')).toBe(createHash('sha1').update('evt-1').digest('hex').slice(0, 8));
+  it('builds on 32-bit FNV-1a (published test vectors) and the murmur3 finalizer', () => {
+    expect(fnv1a32('')).toBe(0x811c9dc5);
+    expect(fnv1a32('a')).toBe(0xe40c292c);
+    expect(fnv1a32('foobar')).toBe(0xbf9cf968);
+    expect(fmix32(0)).toBe(0);
+    // The finalizer is a bijection: distinct inputs stay distinct.
+    const outs = new Set(Array.from({ length: 10_000 }, (_, i) => fmix32(i)));
+    expect(outs.size).toBe(10_000);
+  });
+
+  it('is fmix32(fnv1a32(id)) as 8 lowercase hex characters, leading zeros kept', () => {
+    for (const id of ['', 'a', 'evt-1', '0e4f0c4c-6a4a-4d8e-9f1e-3f2d5c1b7a90', 'é✓ unicode']) {
+      expect(eventHash(id)).toBe(fmix32(fnv1a32(id)).toString(16).padStart(8, '0'));
+    }
+    const hashes = Array.from({ length: 5_000 }, (_, i) => eventHash(`evt-${i}`));
+    expect(hashes.every((h) => /^[0-9a-f]{8}$/.test(h))).toBe(true);
+    expect(hashes.some((h) => h.startsWith('0'))).toBe(true);
+  });
+
+  it('tells apart ids that differ in one character, wherever it is', () => {
+    const base = 'lead-42:web:2026-11-23T12:00:00Z:0001';
+    const variants = new Set([base]);
+    for (let i = 0; i < base.length; i++) variants.add(`${base.slice(0, i)}#${base.slice(i + 1)}`);
+    expect(new Set([...variants].map(eventHash)).size).toBe(variants.size);
+  });
+
+  it('spreads sequential ids evenly over the first hex digit', () => {
+    const counts = new Array<number>(16).fill(0);
+    for (let i = 0; i < 16_000; i++) counts[Number.parseInt(eventHash(`evt-${i}`)[0]!, 16)]!++;
+    expect(Math.min(...counts)).toBeGreaterThan(800);
+    expect(Math.max(...counts)).toBeLessThan(1_200);
   });
 });
 

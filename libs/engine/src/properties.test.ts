@@ -324,3 +324,27 @@ describe('nextChangeAt', () => {
     );
   });
 });
+
+describe('in-place application', () => {
+  it('gives the same states, outcomes and transitions as copy-on-write, which never changes its input', () => {
+    fc.assert(
+      fc.property(fc.array(spec(ALL), { maxLength: 40 }), (specs) => {
+        const events = specs.map(toEvent);
+        let cow: LeadState | undefined;
+        let mutable: LeadState | undefined;
+        events.forEach((e, i) => {
+          const before = cow === undefined ? undefined : structuredClone(cow);
+          const a = applyEvent(cow, e, T0 + i, m);
+          if (before !== undefined) expect(cow).toEqual(before);
+          const b = applyEvent(mutable, e, T0 + i, m, { inPlace: true });
+          expect(b.outcome).toBe(a.outcome);
+          expect(b.transition).toEqual(a.transition);
+          expect(b.state).toEqual(a.state);
+          cow = a.state;
+          mutable = b.state;
+        });
+      }),
+      RUNS,
+    );
+  });
+});
