@@ -35,7 +35,8 @@ export async function measureMemory(
 ): Promise<MemoryPoint> {
   const c = redis.client;
   await c.flushall();
-  const prefix = 'bench-mem';
+  // The services' default key prefix: key names are part of the bytes per lead.
+  const prefix = 'ls';
   const store = new RedisScoreStore({
     client: c,
     keys: { prefix, shards: SHARDS },

@@ -137,7 +137,7 @@ async function main(): Promise<number> {
       KAFKA_BROKERS: stack.kafkaBrokers,
       SCHEMA_REGISTRY_URL: stack.registryUrl,
       REDIS_URL: redis.url,
-      REDIS_KEY_PREFIX: 'bench',
+      REDIS_KEY_PREFIX: 'ls', // the default: key names are part of the bytes per lead
       TOPIC_PREFIX: d.prefix,
       MODEL_FILE,
       HTTP_HOST: '127.0.0.1',
@@ -192,7 +192,7 @@ async function main(): Promise<number> {
       });
       procs = drained.procs;
       result.drain = drained.result;
-      result.drainMemory = await memoryPoint(redis, 'bench', {
+      result.drainMemory = await memoryPoint(redis, 'ls', {
         source: 'services',
         before,
         events: pf.events,

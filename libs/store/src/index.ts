@@ -3,7 +3,6 @@ export {
   dueKey,
   fnv1a32,
   HISTORY_LENGTH,
-  historyKey,
   type KeySpace,
   leadKey,
   outboxKey,
@@ -13,7 +12,7 @@ export {
 } from './keys.ts';
 export { compileLuaModel, type LuaModel } from './script-model.ts';
 export { buildLibrary, loadLibrary, type ScriptLibrary, type ScriptName } from './scripts.ts';
-export { decodeStoredLead, normalizeState, type StoredLead } from './state-codec.ts';
+export { decodeStoredLead, type HistoryEntry, normalizeState, type StoredLead } from './state-codec.ts';
 export {
   type ApplyBatchResult,
   type ApplyItem,

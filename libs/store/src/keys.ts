@@ -1,9 +1,9 @@
 /**
  * The whole Redis key layout, in one place.
  *
- *   <prefix>:{s<NN>}:l:<leadId>   string   the lead's state: MessagePack of { s = engine LeadState,
- *                                          o = { "<source>" = last applied Kafka offset } }
- *   <prefix>:{s<NN>}:h:<leadId>   list     the lead's last HISTORY_LENGTH stage changes (JSON), newest first
+ *   <prefix>:{s<NN>}:l:<leadId>   string   the lead's state, its Kafka offset watermarks and its last
+ *                                          HISTORY_LENGTH stage changes: compact MessagePack, layout in
+ *                                          lua/includes/persistence.lua (decoded by state-codec.ts)
  *   <prefix>:{s<NN>}:outbox       stream   stage changes recorded and not yet acknowledged by Kafka
  *   <prefix>:{s<NN>}:due          zset     leadId -> epoch ms of its next time-driven stage change
  *
@@ -14,7 +14,7 @@
  * data layout and must not change while data exists (64 shards spread well over up to ~20 masters).
  *
  * Memory is bounded per lead: one state string (its size bounded by the model's rules, caps,
- * signals and dedupe window) and a capped history list. The offset watermarks replace per-event
+ * signals, dedupe window and history length). The offset watermarks replace per-event
  * dedupe keys: nothing grows with the number of events.
  */
 export const SHARDS = 64;
@@ -45,10 +45,6 @@ function tag(ks: KeySpace, shard: number): string {
 
 export function leadKey(ks: KeySpace, leadId: string): string {
   return `${tag(ks, shardOf(leadId, ks.shards))}:l:${leadId}`;
-}
-
-export function historyKey(ks: KeySpace, leadId: string): string {
-  return `${tag(ks, shardOf(leadId, ks.shards))}:h:${leadId}`;
 }
 
 export function outboxKey(ks: KeySpace, shard: number): string {

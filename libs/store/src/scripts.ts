@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import type { LuaModel } from './script-model.ts';
 
 /**
@@ -87,10 +87,12 @@ export function buildLibrary(model: LuaModel): ScriptLibrary {
   return { name: `leadscorer_${hash}`, functions, source };
 }
 
+export function isCluster(client: Redis | Cluster): client is Cluster {
+  return client instanceof Cluster;
+}
+
 function masters(client: Redis | Cluster): Redis[] {
-  return 'nodes' in client && typeof client.nodes === 'function' && client.constructor.name === 'Cluster'
-    ? (client as Cluster).nodes('master')
-    : [client as Redis];
+  return isCluster(client) ? client.nodes('master') : [client];
 }
 
 /** Loads (or replaces) the library on every master. Idempotent. */

@@ -1,19 +1,34 @@
-import type { LeadState, Model } from '@leadscorer/engine';
+import type { LeadState, Model, StageCause } from '@leadscorer/engine';
 import { decode } from '@msgpack/msgpack';
 
 /**
- * Reads the lead state string the Lua scripts write (MessagePack of { s, o }) into the engine's
- * LeadState. The stored form is compact because it is most of Redis's memory per lead: rules
- * are named by their 1-based position in the model (not by id), the dedupe ring holds raw bytes
- * (not hex), contributions and cap windows are maps keyed by that position. The engine keeps
+ * Reads the lead state string the Lua scripts write into the engine's LeadState, the offset
+ * watermarks and the recent stage changes. The stored form (lua/includes/persistence.lua has
+ * the full layout) is compact because it is most of Redis's memory per lead: MessagePack of
+ * flat lists of small integers, rules named by their 1-based position in the model, times as
+ * distances from one base time, contribution values in millionths, the dedupe ring as raw
+ * bytes. Format 1 (before the history moved into the state) is still read. The engine keeps
  * parallel lists of ids (fast in V8); both hold the same numbers. Lists come out in model rule
- * order. MessagePack turns a Lua table with keys 1..n into an array and cannot tell an empty
- * map from an empty array, so both shapes are accepted.
+ * order.
  */
 export interface StoredLead {
   state: LeadState;
   /** Offset watermark per source ("w3" = web topic, partition 3). */
   offsets: Record<string, number>;
+  /** The last stage changes, newest first (format 1 kept them elsewhere: empty then). */
+  history: HistoryEntry[];
+}
+
+/** A stage change as the lead's history keeps it. */
+export interface HistoryEntry {
+  seq: number;
+  from: string;
+  to: string;
+  cause: StageCause;
+  /** The triggering event's time, or the computed crossing time of a time-driven change. */
+  eventTime: number;
+  /** When it was decided (the `now` of the call that recorded it). */
+  at: number;
 }
 
 type Loose = Record<string, unknown>;
@@ -30,6 +45,10 @@ function map<T>(v: unknown): Record<string, T> {
   return v && !Array.isArray(v) && typeof v === 'object' ? (v as Record<string, T>) : {};
 }
 
+function list(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : [];
+}
+
 const utf8 = new TextDecoder();
 
 /** Strings are read as bytes (the ring is binary); the text fields are decoded here. */
@@ -37,16 +56,91 @@ function text(v: unknown): string {
   return v instanceof Uint8Array ? utf8.decode(v) : String(v ?? '');
 }
 
+function ringHex(v: unknown): string {
+  return v instanceof Uint8Array ? Buffer.from(v).toString('hex') : '';
+}
+
 export function decodeStoredLead(raw: Uint8Array, model: Model): StoredLead {
-  const blob = decode(raw, { rawStrings: true }) as { s: Loose; o: unknown };
-  const s = blob.s;
+  const blob = decode(raw, { rawStrings: true }) as Loose | unknown[];
   const ruleId = (pos: number): string => {
     const rule = model.rules[pos - 1];
     if (!rule) throw new Error(`stored state names rule #${pos}, which model ${model.version} does not have`);
     return rule.id;
   };
-  const ring = s.ring instanceof Uint8Array ? Buffer.from(s.ring).toString('hex') : '';
-  const state: LeadState = { stage: text(s.stage), seq: Number(s.seq), ring };
+  if (!Array.isArray(blob)) return decodeFormat1(blob, ruleId);
+  const [format, base, stage, seq, ring, cs, ks, gs, fis, sas, dq, offsets, hs] = blob as unknown[];
+  if (format !== 2) throw new Error(`lead state in unknown format ${String(format)}`);
+  const b = Number(base);
+  const at = (dt: unknown): number => b - Number(dt);
+  const state: LeadState = { stage: text(stage), seq: Number(seq), ring: ringHex(ring) };
+  const c = list(cs).map(Number);
+  if (c.length > 0) {
+    state.ci = [];
+    state.cv = [];
+    for (let i = 0; i < c.length; i += 3) {
+      state.ci.push(ruleId(c[i]!));
+      state.cv.push(c[i + 1]! / 1e6, b - c[i + 2]!);
+    }
+  }
+  const k = list(ks).map(Number);
+  if (k.length > 0) {
+    state.ki = [];
+    state.kw = [];
+    for (let i = 0; i < k.length; ) {
+      const pos = k[i]!;
+      const hits = k[i + 2]!;
+      // Hits are distances from the rule's contribution time (b when it has none); the window
+      // index is a distance from the first hit's window under the model's window size.
+      const id = ruleId(pos);
+      const ci = state.ci?.indexOf(id) ?? -1;
+      const ref = ci >= 0 ? state.cv![2 * ci + 1]! : b;
+      const times = k.slice(i + 3, i + 3 + hits).map((dt) => ref - dt);
+      const size = model.rules[pos - 1]!.cap?.windowMs;
+      const base = size !== undefined && times.length > 0 ? Math.floor(times[0]! / size) : 0;
+      state.ki.push(id);
+      state.kw.push([base - k[i + 1]!, ...times]);
+      i += 3 + hits;
+    }
+  }
+  const g = list(gs);
+  if (g.length > 0) {
+    state.sig = {};
+    for (let i = 0; i < g.length; i += 2) state.sig[text(g[i])] = at(g[i + 1]);
+  }
+  const fi = list(fis);
+  if (fi.length > 0) {
+    const r = fi.slice(2).map((x) => ruleId(Number(x)));
+    state.fit = r.length > 0 ? { t: at(fi[0]), h: text(fi[1]), r } : { t: at(fi[0]), h: text(fi[1]) };
+  }
+  const sa = list(sas);
+  if (sa.length > 0) {
+    const kind = text(sa[0]) as NonNullable<LeadState['sales']>['k'];
+    state.sales = { k: kind, t: at(sa[1]), h: text(sa[2]), b: sa[3] === 1 };
+  }
+  if (typeof dq === 'number') state.dq = at(dq);
+  const history: HistoryEntry[] = [];
+  const h = list(hs);
+  for (let i = 0; i + 7 < h.length; i += 8) {
+    const decided = at(h[i + 6]);
+    const rule = text(h[i + 4]);
+    const cause: StageCause = { kind: text(h[i + 3]) as StageCause['kind'], detail: text(h[i + 5]) };
+    if (rule !== '') cause.ruleId = rule;
+    history.push({
+      seq: Number(h[i]),
+      from: text(h[i + 1]),
+      to: text(h[i + 2]),
+      cause,
+      eventTime: decided - Number(h[i + 7]),
+      at: decided,
+    });
+  }
+  return { state, offsets: map<number>(offsets), history };
+}
+
+/** Format 1: MessagePack of { s = the Lua engine's state tables, o = offsets }. */
+function decodeFormat1(blob: Loose, ruleId: (pos: number) => string): StoredLead {
+  const s = blob.s as Loose;
+  const state: LeadState = { stage: text(s.stage), seq: Number(s.seq), ring: ringHex(s.ring) };
   const c = byPosition<[number, number]>(s.c).sort((a, b) => a[0] - b[0]);
   if (c.length > 0) {
     state.ci = c.map(([pos]) => ruleId(pos));
@@ -75,7 +169,7 @@ export function decodeStoredLead(raw: Uint8Array, model: Model): StoredLead {
     };
   }
   if (s.dq !== undefined && s.dq !== null) state.dq = Number(s.dq);
-  return { state, offsets: map<number>(blob.o) };
+  return { state, offsets: map<number>(blob.o), history: [] };
 }
 
 /** Contributions and cap windows keyed by rule id: the order-free view tests compare. */

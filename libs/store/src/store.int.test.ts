@@ -73,11 +73,22 @@ async function runDifferential(client: Redis | Cluster, prefix: string, seed: nu
 }
 
 async function compare(store: RedisScoreStore, oracle: Oracle, recorded: ReturnType<typeof changeRecords>) {
+  let withHistory = 0;
   for (const [lead, expected] of oracle.states) {
     const got = await store.readLead(lead);
     expect(got, `lead ${lead} missing`).toBeDefined();
     expectSameState(got!.stored.state, expected, lead);
+    // The history kept in the state: the lead's last 5 changes, newest first.
+    const last = oracle.changes
+      .filter((c) => c.lead === lead)
+      .slice(-5)
+      .reverse();
+    expect(
+      got!.history.map(({ seq, from, to, cause, eventTime }) => ({ seq, from, to, cause, eventTime })),
+    ).toEqual(last.map(({ seq, from, to, cause, eventTime }) => ({ seq, from, to, cause, eventTime })));
+    if (last.length > 0) withHistory++;
   }
+  expect(withHistory).toBeGreaterThan(0);
   const expectedChanges = sortChanges(oracle.changes);
   const actual = sortChanges(recorded);
   expect(actual.length).toBe(expectedChanges.length);

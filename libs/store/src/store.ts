@@ -1,16 +1,17 @@
 import type { EventEffect, LeadState, Model, StageTransition } from '@leadscorer/engine';
 import type { Cluster, Redis } from 'ioredis';
 import { redisError } from './errors.ts';
-import { dueKey, historyKey, type KeySpace, leadKey, outboxKey, shardOf } from './keys.ts';
+import { dueKey, type KeySpace, leadKey, outboxKey, shardOf } from './keys.ts';
 import { compileLuaModel } from './script-model.ts';
 import {
   buildLibrary,
+  isCluster,
   isFunctionMissing,
   loadLibrary,
   type ScriptLibrary,
   type ScriptName,
 } from './scripts.ts';
-import { decodeStoredLead, type StoredLead } from './state-codec.ts';
+import { decodeStoredLead, type HistoryEntry, type StoredLead } from './state-codec.ts';
 
 /** One event to apply: the effect the engine evaluated, and where it came from in Kafka. */
 export interface ApplyItem {
@@ -63,8 +64,11 @@ const OUTCOME: Record<string, ApplyOutcome> = {
 };
 
 /**
- * The Redis adapter of the scoring core: every state change is one atomic Lua call per shard
- * chunk (apply-events.lua / advance-leads.lua); reads decode the stored state for the engine.
+ * The Redis adapter of the scoring core: every state change is one atomic Lua call
+ * (apply-events.lua / advance-leads.lua); reads decode the stored state for the engine. On a
+ * single Redis a call takes up to `maxEventsPerCall` events of any shards: at live rates, when
+ * a fetch brings a few events, that is one call per fetch instead of one per event. On Redis
+ * Cluster a call takes one shard's events, since all its keys must share a hash slot.
  */
 export class RedisScoreStore {
   private readonly opts: ScoreStoreOptions;
@@ -106,22 +110,28 @@ export class RedisScoreStore {
   }
 
   async applyBatch(items: ApplyItem[], now: number): Promise<ApplyBatchResult> {
-    const { keys } = this.opts;
-    const byShard = new Map<number, number[]>();
-    items.forEach((item, idx) => {
-      const shard = shardOf(item.leadId, keys.shards);
-      const list = byShard.get(shard);
-      if (list) list.push(idx);
-      else byShard.set(shard, [idx]);
-    });
-    const calls: { shard: number; idxs: number[] }[] = [];
-    for (const [shard, idxs] of byShard) {
-      for (let i = 0; i < idxs.length; i += this.maxPerCall)
-        calls.push({ shard, idxs: idxs.slice(i, i + this.maxPerCall) });
+    const { keys, client } = this.opts;
+    // Item positions per call, each list in input (partition) order.
+    const groups: number[][] = [];
+    if (isCluster(client)) {
+      const byShard = new Map<number, number[]>();
+      items.forEach((item, idx) => {
+        const shard = shardOf(item.leadId, keys.shards);
+        const list = byShard.get(shard);
+        if (list) list.push(idx);
+        else byShard.set(shard, [idx]);
+      });
+      groups.push(...byShard.values());
+    } else {
+      groups.push(items.map((_, idx) => idx));
+    }
+    const calls: number[][] = [];
+    for (const idxs of groups) {
+      for (let i = 0; i < idxs.length; i += this.maxPerCall) calls.push(idxs.slice(i, i + this.maxPerCall));
     }
     const outcomes = new Array<ApplyOutcome>(items.length);
     const started = performance.now();
-    const replies = await Promise.all(calls.map((c) => this.callApply(c.shard, c.idxs, items, now))).catch(
+    const replies = await Promise.all(calls.map((idxs) => this.callApply(idxs, items, now))).catch(
       (err: unknown) => {
         throw redisError(err, 'apply-events');
       },
@@ -129,31 +139,42 @@ export class RedisScoreStore {
     this.opts.observe?.('apply-events', (performance.now() - started) / 1000);
     const changes: RecordedChange[] = [];
     replies.forEach((reply, n) => {
-      const { shard, idxs } = calls[n]!;
       const codes = String(reply[0]);
-      idxs.forEach((idx, k) => {
+      calls[n]!.forEach((idx, k) => {
         outcomes[idx] = OUTCOME[codes[k]!]!;
       });
-      changes.push(...parseChanges(shard, reply, 1));
+      changes.push(...parseChanges(reply, 1, keys.shards));
     });
     return { outcomes, changes };
   }
 
-  private callApply(shard: number, idxs: number[], items: ApplyItem[], now: number): Promise<unknown[]> {
+  private callApply(idxs: number[], items: ApplyItem[], now: number): Promise<unknown[]> {
     const { keys, historyLength } = this.opts;
+    const shardSlot = new Map<number, number>();
+    const shardKeys: string[] = [];
     const leadIndex = new Map<string, number>();
-    const keyArgs: string[] = [outboxKey(keys, shard), dueKey(keys, shard)];
+    const leads: [string, number][] = [];
+    const leadKeys: string[] = [];
     const events = idxs.map((idx) => {
       const item = items[idx]!;
       let i = leadIndex.get(item.leadId);
       if (i === undefined) {
+        const shard = shardOf(item.leadId, keys.shards);
+        let slot = shardSlot.get(shard);
+        if (slot === undefined) {
+          slot = shardSlot.size + 1;
+          shardSlot.set(shard, slot);
+          shardKeys.push(outboxKey(keys, shard), dueKey(keys, shard));
+        }
         i = leadIndex.size + 1;
         leadIndex.set(item.leadId, i);
-        keyArgs.push(leadKey(keys, item.leadId), historyKey(keys, item.leadId));
+        leads.push([item.leadId, slot]);
+        leadKeys.push(leadKey(keys, item.leadId));
       }
-      return { i, lead: item.leadId, src: item.source, off: item.offset, e: item.effect };
+      return [i, item.source, item.offset, item.effect];
     });
-    return this.fcall('apply', keyArgs, [now, JSON.stringify(events), historyLength]);
+    const arg = JSON.stringify({ l: leads, e: events });
+    return this.fcall('apply', [...shardKeys, ...leadKeys], [now, arg, historyLength, shardSlot.size]);
   }
 
   /** Moves this shard's leads whose scheduled time has come; returns the recorded changes. */
@@ -163,11 +184,11 @@ export class RedisScoreStore {
       const due = await client.zrangebyscore(dueKey(keys, shard), '-inf', now, 'LIMIT', 0, limit);
       if (due.length === 0) return [];
       const keyArgs = [outboxKey(keys, shard), dueKey(keys, shard)];
-      for (const id of due) keyArgs.push(leadKey(keys, id), historyKey(keys, id));
+      for (const id of due) keyArgs.push(leadKey(keys, id));
       const started = performance.now();
       const reply = await this.fcall('advance', keyArgs, [now, JSON.stringify(due), historyLength]);
       this.opts.observe?.('advance-leads', (performance.now() - started) / 1000);
-      return parseChanges(shard, reply, 1);
+      return parseChanges(reply, 1, keys.shards);
     } catch (err) {
       throw redisError(err, 'advance-leads');
     }
@@ -183,21 +204,18 @@ export class RedisScoreStore {
     }
   }
 
-  async readLead(leadId: string): Promise<{ stored: StoredLead; history: StageChangeRecord[] } | undefined> {
+  /** The lead's stored state, offsets and recent stage changes (newest first), if it has any. */
+  async readLead(leadId: string): Promise<{ stored: StoredLead; history: HistoryEntry[] } | undefined> {
     const { keys, client } = this.opts;
+    let raw: Buffer | null;
     try {
-      const [raw, history] = await Promise.all([
-        client.getBuffer(leadKey(keys, leadId)),
-        client.lrange(historyKey(keys, leadId), 0, -1),
-      ]);
-      if (!raw) return undefined;
-      return {
-        stored: decodeStoredLead(raw, this.opts.model),
-        history: history.map((h) => JSON.parse(h) as StageChangeRecord),
-      };
+      raw = await client.getBuffer(leadKey(keys, leadId));
     } catch (err) {
       throw redisError(err, 'read lead');
     }
+    if (!raw) return undefined;
+    const stored = decodeStoredLead(raw, this.opts.model);
+    return { stored, history: stored.history };
   }
 
   /** Outbox entries of a shard recorded at least `minAgeMs` ago (by Redis's clock), oldest first. */
@@ -252,14 +270,11 @@ export class RedisScoreStore {
   }
 }
 
-function parseChanges(shard: number, reply: unknown[], from: number): RecordedChange[] {
+function parseChanges(reply: unknown[], from: number, shards: number): RecordedChange[] {
   const out: RecordedChange[] = [];
   for (let i = from; i + 1 < reply.length; i += 2) {
-    out.push({
-      shard,
-      outboxId: String(reply[i]),
-      change: JSON.parse(String(reply[i + 1])) as StageChangeRecord,
-    });
+    const change = JSON.parse(String(reply[i + 1])) as StageChangeRecord;
+    out.push({ shard: shardOf(change.lead, shards), outboxId: String(reply[i]), change });
   }
   return out;
 }

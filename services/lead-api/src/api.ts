@@ -57,7 +57,7 @@ export function leadRoutes(deps: { store: RedisScoreStore; model: Model; clock: 
           disqualified: e.disqualified,
         },
         recentStageChanges: found.history.map((h) => ({
-          eventId: transitionId(h.lead, h.seq, h.from, h.to),
+          eventId: transitionId(leadId, h.seq, h.from, h.to),
           sequence: h.seq,
           fromStage: h.from,
           toStage: h.to,

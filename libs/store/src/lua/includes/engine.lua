@@ -32,6 +32,13 @@ local function index_model(M)
   end
   M.ladder_index = {}
   for i, s in ipairs(M.ladder) do M.ladder_index[s.name] = i end
+  -- The rules that decay, in model order: { position, dimension, half-life } each.
+  M.decaying = {}
+  for i, r in ipairs(M.rules) do
+    if not r.fit and r.d > 0 and M.dims[r.d].h > 0 then
+      M.decaying[#M.decaying + 1] = { i, r.d, M.dims[r.d].h }
+    end
+  end
   return M
 end
 
@@ -43,10 +50,12 @@ end
 local function dimension_scores(S, now, M)
   local scores = {}
   for i = 1, #M.dims do scores[i] = 0 end
-  for i, r in ipairs(M.rules) do
-    local c = S.c[i]
-    if c ~= nil and not r.fit and r.d > 0 and M.dims[r.d].h > 0 then
-      scores[r.d] = scores[r.d] + c[1] * decay(now, c[2], M.dims[r.d].h)
+  local contributions = S.c
+  for _, r in ipairs(M.decaying) do
+    local c = contributions[r[1]]
+    if c ~= nil then
+      local d = r[2]
+      scores[d] = scores[d] + c[1] * 2 ^ (-(now - c[2]) / r[3])
     end
   end
   if S.fit ~= nil and S.fit.r ~= nil then
@@ -284,7 +293,7 @@ local function newer(t, h, reg)
 end
 
 -- Applies an effect in place. Returns outcome ('applied' | 'duplicate' | 'filtered'), the
--- transition table or nil, and the number of capped hits.
+-- transition table or nil, the number of capped hits and (when applied) the scores at now.
 local function apply_effect(S, effect, now, M)
   if effect.filtered ~= nil then return 'filtered', nil, 0 end
   local bytes = hash_bytes(effect.hash)
@@ -336,7 +345,7 @@ local function apply_effect(S, effect, now, M)
   local scores = dimension_scores(S, now, M)
   local from = S.stage
   local to = next_stage(S, scores, now, M)
-  if to == from then return 'applied', nil, capped end
+  if to == from then return 'applied', nil, capped, scores end
   S.stage = to
   S.seq = S.seq + 1
   return 'applied', {
@@ -347,7 +356,7 @@ local function apply_effect(S, effect, now, M)
     eventId = effect.eventId,
     eventTime = effect.eventTime,
     seq = S.seq,
-  }, capped
+  }, capped, scores
 end
 
 -- When condition c next changes truth by time alone (>= now), or nil.
@@ -365,8 +374,9 @@ local function flip_time(c, scores, S, now, M)
   return nil
 end
 
-local function next_change_at(S, now, M)
-  local scores = dimension_scores(S, now, M)
+-- `scores` may be passed when the caller has just computed them for S at now.
+local function next_change_at(S, now, M, scores)
+  scores = scores or dimension_scores(S, now, M)
   if next_stage(S, scores, now, M) ~= S.stage then return now end
   if S.stage == DISQUALIFIED then return nil end
   local current = ladder_index(M, S.stage)
