@@ -30,13 +30,18 @@ const ROOT = resolve(import.meta.dirname, '../..');
 type Cut = [string, string];
 const CUTS: Record<string, Cut[]> = {
   'full script': [],
-  'without reschedule (next_change_at + ZADD/ZREM)': [['reschedule(KEYS[2], id, lead.s, now, M)', '']],
-  'without saving state (so every load is a new lead)': [['save_lead(KEYS[2 + 2 * i - 1], lead)', '']],
+  'without reschedule (next_change_at + ZADD/ZREM)': [
+    ['reschedule(KEYS[2 * lead_ids[i][2]], lead_ids[i][1], lead.s, now, M, lead.scores)', ''],
+  ],
+  'without saving state (so every load is a new lead)': [['save_lead(KEYS[base + i], lead, now, M)', '']],
   'without apply_effect (scoring, stage, transition)': [
-    ['local outcome, tr = apply_effect(lead.s, ev.e, now, M)', "local outcome, tr = 'applied', nil"],
+    [
+      'local outcome, tr, _, scores = apply_effect(lead.s, ev[4], now, M)',
+      "local outcome, tr, _, scores = 'applied', nil, nil, nil",
+    ],
   ],
   'decoding only (events JSON, no per-event work)': [
-    ['for _, ev in ipairs(events) do', 'for _, ev in ipairs({}) do'],
+    ['for n, ev in ipairs(arg.e) do', 'for n, ev in ipairs({}) do'],
   ],
 };
 

@@ -254,11 +254,17 @@ local function ring_has(ring, bytes)
   return false
 end
 
+-- Updates the contribution c = { v, t } in place (a new one when nil) and returns it.
 local function add_points(c, p, te, h)
   if c == nil then return { q(p), te } end
   local v, t = c[1], c[2]
-  if te <= t then return { q(v + p * decay(t, te, h)), t } end
-  return { q(v * decay(te, t, h) + p), te }
+  if te <= t then
+    c[1] = q(v + p * decay(t, te, h))
+  else
+    c[1] = q(v * decay(te, t, h) + p)
+    c[2] = te
+  end
+  return c
 end
 
 -- A copy of {w, times...} with t inserted among the times, after equal ones.
