@@ -20,12 +20,10 @@ export interface MemoryPoint {
   bytesPerLead: number;
   applySeconds: number;
   stageChanges: number;
-  /** Bytes per lead by structure: state strings, history lists, due sets, outbox streams. */
+  /** Bytes per lead by structure: state strings (with their history), due sets, outbox streams. */
   breakdown: Record<string, number>;
-  /** Mean MEMORY USAGE of one lead's state string and of one history list. */
+  /** Mean MEMORY USAGE of one lead's state string, with its key. */
   meanStateKeyBytes: number;
-  meanHistoryKeyBytes: number;
-  historyKeysPerLead: number;
 }
 
 export async function measureMemory(
@@ -96,21 +94,17 @@ export async function memoryPoint(
     stageChanges: o.stageChanges,
     breakdown: Object.fromEntries(Object.entries(sample.bytes).map(([k, v]) => [k, v / leads])),
     meanStateKeyBytes: sample.meanState,
-    meanHistoryKeyBytes: sample.meanHistory,
-    historyKeysPerLead: sample.historyKeys / leads,
   };
 }
 
 /**
- * Counts keys by kind (a full SCAN: exact counts) and prices them: MEMORY USAGE on a sample of
- * state and history keys, and on every shard-wide due set and outbox (only 64 of each).
+ * Counts state keys (a full SCAN: exact counts) and prices them: MEMORY USAGE on a sample of
+ * them, and on every shard-wide due set and outbox (only 64 of each).
  */
 async function sampleKeys(redis: DedicatedRedis, prefix: string) {
   const c = redis.client;
   let stateKeys = 0;
-  let historyKeys = 0;
   const stateSample: string[] = [];
-  const historySample: string[] = [];
   let cursor = '0';
   do {
     const [next, keys] = await c.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 10_000);
@@ -120,9 +114,6 @@ async function sampleKeys(redis: DedicatedRedis, prefix: string) {
         stateKeys++;
         // Every 20th key: a deterministic sample spread over all shards.
         if (stateKeys % 20 === 0 && stateSample.length < 2_000) stateSample.push(k);
-      } else if (k.includes('}:h:')) {
-        historyKeys++;
-        if (historyKeys % 5 === 0 && historySample.length < 2_000) historySample.push(k);
       }
     }
   } while (cursor !== '0');
@@ -132,17 +123,13 @@ async function sampleKeys(redis: DedicatedRedis, prefix: string) {
     return sum;
   };
   const meanState = stateSample.length > 0 ? (await usage(stateSample)) / stateSample.length : 0;
-  const meanHistory = historySample.length > 0 ? (await usage(historySample)) / historySample.length : 0;
   const shardKeys = (kind: string) =>
     Array.from({ length: SHARDS }, (_, s) => `${prefix}:{s${String(s).padStart(2, '0')}}:${kind}`);
   return {
     stateKeys,
-    historyKeys,
     meanState,
-    meanHistory,
     bytes: {
       state: meanState * stateKeys,
-      history: meanHistory * historyKeys,
       due: await usage(shardKeys('due')),
       outbox: await usage(shardKeys('outbox')),
     },
