@@ -6,6 +6,7 @@
  *                                          lua/includes/persistence.lua (decoded by state-codec.ts)
  *   <prefix>:{s<NN>}:outbox       stream   stage changes recorded and not yet acknowledged by Kafka
  *   <prefix>:{s<NN>}:due          zset     leadId -> epoch ms of its next time-driven stage change
+ *   <prefix>:rules                hash     rule id -> its position in stored states (store.ts RulePositions)
  *
  * NN is the lead's shard, fnv1a32(leadId) mod SHARDS. Every key of a shard carries the same hash
  * tag {sNN}, so one script call can update a lead, append to its shard's outbox and reschedule
@@ -45,6 +46,10 @@ function tag(ks: KeySpace, shard: number): string {
 
 export function leadKey(ks: KeySpace, leadId: string): string {
   return `${tag(ks, shardOf(leadId, ks.shards))}:l:${leadId}`;
+}
+
+export function rulesKey(ks: KeySpace): string {
+  return `${ks.prefix}:rules`;
 }
 
 export function outboxKey(ks: KeySpace, shard: number): string {

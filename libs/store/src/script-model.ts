@@ -13,12 +13,28 @@ type LuaCondition =
 export interface LuaModel {
   version: string;
   dims: { name: string; h: number }[];
-  rules: { id: string; d: number; p: number; fit: boolean; cap?: { n: number; w: number }; sig?: string }[];
+  /** In model order; `ix` is the rule's stored position (see RulePositions in store.ts). */
+  rules: {
+    id: string;
+    ix: number;
+    d: number;
+    p: number;
+    fit: boolean;
+    cap?: { n: number; w: number };
+    sig?: string;
+  }[];
   ladder: { name: string; enter: LuaCondition[]; stay: LuaCondition[] }[];
   dedupe: number;
 }
 
-export function compileLuaModel(model: Model): LuaModel {
+/**
+ * `positions` names each rule's position in the stored state; by default the model order
+ * (1-based), which is what a fresh store's position registry assigns.
+ */
+export function compileLuaModel(
+  model: Model,
+  positions: ReadonlyMap<string, number> = modelOrder(model),
+): LuaModel {
   const conditions = (list: Model['ladder'][number]['enter']): LuaCondition[] =>
     list.map((c) =>
       c.kind === 'score'
@@ -32,6 +48,7 @@ export function compileLuaModel(model: Model): LuaModel {
     dims: model.dimensions.map((d) => ({ name: d.name, h: d.halfLifeMs ?? 0 })),
     rules: model.rules.map((r) => ({
       id: r.id,
+      ix: positions.get(r.id) ?? missing(r.id),
       d: r.dimension ? r.dimension.index + 1 : 0,
       p: r.points,
       fit: r.fit,
@@ -41,4 +58,12 @@ export function compileLuaModel(model: Model): LuaModel {
     ladder: model.ladder.map((s) => ({ name: s.name, enter: conditions(s.enter), stay: conditions(s.stay) })),
     dedupe: model.dedupeWindow,
   };
+}
+
+export function modelOrder(model: Model): Map<string, number> {
+  return new Map(model.rules.map((r, i) => [r.id, i + 1]));
+}
+
+function missing(id: string): never {
+  throw new Error(`rule ${id} has no stored position`);
 }

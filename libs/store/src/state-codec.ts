@@ -56,21 +56,31 @@ function text(v: unknown): string {
   return v instanceof Uint8Array ? utf8.decode(v) : String(v ?? '');
 }
 
+/** Raw bytes (the dedupe ring, an event hash) as hex. */
 function ringHex(v: unknown): string {
   return v instanceof Uint8Array ? Buffer.from(v).toString('hex') : '';
 }
 
-export function decodeStoredLead(raw: Uint8Array, model: Model): StoredLead {
+/**
+ * `ruleIds` maps stored rule positions to rule ids: the store's position registry, which also
+ * knows rules that later models dropped (the engine keeps their contributions and counts them
+ * as nothing). By default the model order, which is what a fresh registry assigns.
+ */
+export function decodeStoredLead(
+  raw: Uint8Array,
+  model: Model,
+  ruleIds: ReadonlyMap<number, string> = new Map(model.rules.map((r, i) => [i + 1, r.id])),
+): StoredLead {
   const blob = decode(raw, { rawStrings: true }) as Loose | unknown[];
   const ruleId = (pos: number): string => {
-    const rule = model.rules[pos - 1];
-    if (!rule) throw new Error(`stored state names rule #${pos}, which model ${model.version} does not have`);
-    return rule.id;
+    const id = ruleIds.get(pos);
+    if (id === undefined) throw new Error(`stored state names rule position ${pos}, which is not registered`);
+    return id;
   };
   if (!Array.isArray(blob)) return decodeFormat1(blob, ruleId);
   const [format, base, stage, seq, ring, cs, ks, gs, fis, sas, dq, offsets, hs] = blob as unknown[];
   if (format !== 2) throw new Error(`lead state in unknown format ${String(format)}`);
-  const b = Number(base);
+  const b = Number(base) * 1000;
   const at = (dt: unknown): number => b - Number(dt);
   const state: LeadState = { stage: text(stage), seq: Number(seq), ring: ringHex(ring) };
   const c = list(cs).map(Number);
@@ -89,16 +99,12 @@ export function decodeStoredLead(raw: Uint8Array, model: Model): StoredLead {
     for (let i = 0; i < k.length; ) {
       const pos = k[i]!;
       const hits = k[i + 2]!;
-      // Hits are distances from the rule's contribution time (b when it has none); the window
-      // index is a distance from the first hit's window under the model's window size.
+      // Hits are distances from the rule's contribution time (b when it has none).
       const id = ruleId(pos);
       const ci = state.ci?.indexOf(id) ?? -1;
       const ref = ci >= 0 ? state.cv![2 * ci + 1]! : b;
-      const times = k.slice(i + 3, i + 3 + hits).map((dt) => ref - dt);
-      const size = model.rules[pos - 1]!.cap?.windowMs;
-      const base = size !== undefined && times.length > 0 ? Math.floor(times[0]! / size) : 0;
       state.ki.push(id);
-      state.kw.push([base - k[i + 1]!, ...times]);
+      state.kw.push([k[i + 1]!, ...k.slice(i + 3, i + 3 + hits).map((dt) => ref - dt)]);
       i += 3 + hits;
     }
   }
@@ -110,12 +116,13 @@ export function decodeStoredLead(raw: Uint8Array, model: Model): StoredLead {
   const fi = list(fis);
   if (fi.length > 0) {
     const r = fi.slice(2).map((x) => ruleId(Number(x)));
-    state.fit = r.length > 0 ? { t: at(fi[0]), h: text(fi[1]), r } : { t: at(fi[0]), h: text(fi[1]) };
+    const h = ringHex(fi[1]);
+    state.fit = r.length > 0 ? { t: at(fi[0]), h, r } : { t: at(fi[0]), h };
   }
   const sa = list(sas);
   if (sa.length > 0) {
     const kind = text(sa[0]) as NonNullable<LeadState['sales']>['k'];
-    state.sales = { k: kind, t: at(sa[1]), h: text(sa[2]), b: sa[3] === 1 };
+    state.sales = { k: kind, t: at(sa[1]), h: ringHex(sa[2]), b: sa[3] === 1 };
   }
   if (typeof dq === 'number') state.dq = at(dq);
   const history: HistoryEntry[] = [];

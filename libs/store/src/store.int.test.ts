@@ -153,6 +153,53 @@ describe('RedisScoreStore: the Lua port against the pure engine', () => {
     await cleanup(redis, prefix);
   });
 
+  it('keeps every stored rule position across a model that drops, adds and reorders rules', async () => {
+    const prefix = uniqueName('t-reorder');
+    const { store, oracle } = await runDifferential(redis, prefix, 19);
+    // The next model: case_study dropped, pricing_page moved to the end, a new rule first.
+    const text = readFileSync(join(import.meta.dirname, '../../../models/default.yaml'), 'utf8');
+    const start = text.indexOf('\n  - id: pricing_page');
+    const end = text.indexOf('\nstages:');
+    const blocks = text.slice(start, end).split(/(?=\n {2}- id: )/);
+    const kept = blocks.filter((b) => !b.startsWith('\n  - id: case_study'));
+    const fresh = kept[1]!.replace(/id: \w+/, 'id: webinar_page').replace(/- \/\w[^\n]*/g, '- /webinar');
+    const next = loadModel(
+      text.slice(0, start).replace(/version: .*/, 'version: reordered') +
+        [fresh, ...kept.slice(1), kept[0]!].join('') +
+        text.slice(end),
+      'reordered.yaml',
+    );
+    expect(next.rules.findIndex((r) => r.id === 'pricing_page')).toBe(next.rules.length - 1);
+    const after = new RedisScoreStore({ client: redis, keys: store.keys, model: next, historyLength: 5 });
+    // Stored states read the same under the new model: ids, not positions, changed places.
+    const dropped = [...oracle.states].filter(([, s]) => s.ci?.includes('case_study'));
+    expect(dropped.length).toBeGreaterThan(0);
+    for (const [lead, expected] of oracle.states) {
+      expectSameState((await after.readLead(lead))!.stored.state, expected, lead);
+    }
+    // And scoring goes on from them exactly as the engine does with the new model.
+    const moreOracle = new Oracle(next);
+    for (const [lead, s] of oracle.states) moreOracle.states.set(lead, s);
+    const more = itemsFor(moreOracle, 19, 60, 600).map(({ item, arrival }) => ({
+      item: { ...item, offset: item.offset + 1_000_000 },
+      arrival: arrival + 40 * DAY,
+    }));
+    for (let i = 0; i < more.length; i += 50) {
+      const chunk = more.slice(i, i + 50);
+      const now = chunk[chunk.length - 1]!.arrival;
+      await after.applyBatch(
+        chunk.map((c) => c.item),
+        now,
+      );
+      for (const c of chunk) moreOracle.apply(c.item, now);
+    }
+    for (const [lead, expected] of moreOracle.states) {
+      expectSameState((await after.readLead(lead))!.stored.state, expected, lead);
+    }
+    expect(await redis.hget(`${prefix}:rules`, 'webinar_page')).toBe(String(model.rules.length + 1));
+    await cleanup(redis, prefix);
+  });
+
   it('reads a lead stored in format 1 and rewrites it in format 2 on its next change', async () => {
     const prefix = uniqueName('t-format1');
     const store = new RedisScoreStore({

@@ -1,7 +1,7 @@
 import type { EventEffect, LeadState, Model, StageTransition } from '@leadscorer/engine';
 import type { Cluster, Redis } from 'ioredis';
 import { redisError } from './errors.ts';
-import { dueKey, type KeySpace, leadKey, outboxKey, shardOf } from './keys.ts';
+import { dueKey, type KeySpace, leadKey, outboxKey, rulesKey, shardOf } from './keys.ts';
 import { compileLuaModel } from './script-model.ts';
 import {
   buildLibrary,
@@ -72,19 +72,34 @@ const OUTCOME: Record<string, ApplyOutcome> = {
  */
 export class RedisScoreStore {
   private readonly opts: ScoreStoreOptions;
-  private readonly lib: ScriptLibrary;
   private readonly maxPerCall: number;
-  private loading: Promise<void> | undefined;
+  private positions: Promise<RulePositions> | undefined;
+  private loading: Promise<ScriptLibrary> | undefined;
 
   constructor(opts: ScoreStoreOptions) {
     this.opts = opts;
-    this.lib = buildLibrary(compileLuaModel(opts.model));
     this.maxPerCall = opts.maxEventsPerCall ?? 200;
   }
 
+  /** The rule position registry, read (and extended by this model's new rules) once. */
+  private rulePositions(): Promise<RulePositions> {
+    this.positions ??= registerRules(this.opts.client, this.opts.keys, this.opts.model).catch(
+      (err: unknown) => {
+        this.positions = undefined;
+        throw redisError(err, 'rule positions');
+      },
+    );
+    return this.positions;
+  }
+
   /** Loads this model's function library; concurrent callers share one load. */
-  private load(): Promise<void> {
-    this.loading ??= loadLibrary(this.opts.client, this.lib).catch((err: unknown) => {
+  private load(): Promise<ScriptLibrary> {
+    this.loading ??= (async () => {
+      const { byId } = await this.rulePositions();
+      const lib = buildLibrary(compileLuaModel(this.opts.model, byId));
+      await loadLibrary(this.opts.client, lib);
+      return lib;
+    })().catch((err: unknown) => {
       this.loading = undefined;
       throw err;
     });
@@ -93,8 +108,8 @@ export class RedisScoreStore {
 
   /** FCALL, loading the library first and again if Redis lost it (restart, failover). */
   private async fcall(script: ScriptName, keys: string[], args: (string | number)[]): Promise<unknown[]> {
-    await this.load();
-    const call = () => this.opts.client.fcall(this.lib.functions[script], keys.length, ...keys, ...args);
+    const lib = await this.load();
+    const call = () => this.opts.client.fcall(lib.functions[script], keys.length, ...keys, ...args);
     try {
       return (await call()) as unknown[];
     } catch (err) {
@@ -214,7 +229,8 @@ export class RedisScoreStore {
       throw redisError(err, 'read lead');
     }
     if (!raw) return undefined;
-    const stored = decodeStoredLead(raw, this.opts.model);
+    const { byPosition } = await this.rulePositions();
+    const stored = decodeStoredLead(raw, this.opts.model, byPosition);
     return { stored, history: stored.history };
   }
 
@@ -268,6 +284,42 @@ export class RedisScoreStore {
       throw redisError(err, 'outbox depth');
     }
   }
+}
+
+/**
+ * Stored states name rules by a small position instead of their id (most of a lead's bytes
+ * are per-rule data). Positions come from a registry in Redis (`<prefix>:rules`, rule id ->
+ * position), never from the model file's order: a rule keeps its position for good, so a new
+ * model may add, drop and reorder rules without any stored state changing meaning. A new rule
+ * gets the next free position when the first service with that model starts.
+ */
+export interface RulePositions {
+  byId: ReadonlyMap<string, number>;
+  /** Every registered rule, including those the current model no longer has. */
+  byPosition: ReadonlyMap<number, string>;
+}
+
+const REGISTER_RULES = `
+local n = redis.call('HLEN', KEYS[1])
+for _, id in ipairs(ARGV) do
+  if redis.call('HSETNX', KEYS[1], id, n + 1) == 1 then n = n + 1 end
+end
+return redis.call('HGETALL', KEYS[1])`;
+
+async function registerRules(client: Redis | Cluster, keys: KeySpace, model: Model): Promise<RulePositions> {
+  const flat = (await client.eval(
+    REGISTER_RULES,
+    1,
+    rulesKey(keys),
+    ...model.rules.map((r) => r.id),
+  )) as string[];
+  const byId = new Map<string, number>();
+  const byPosition = new Map<number, string>();
+  for (let i = 0; i + 1 < flat.length; i += 2) {
+    byId.set(flat[i]!, Number(flat[i + 1]));
+    byPosition.set(Number(flat[i + 1]), flat[i]!);
+  }
+  return { byId, byPosition };
 }
 
 function parseChanges(reply: unknown[], from: number, shards: number): RecordedChange[] {

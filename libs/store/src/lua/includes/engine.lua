@@ -4,14 +4,16 @@
 --
 -- M is the compiled script model (libs/store/src/script-model.ts), decoded once per call:
 --   M.dims[i]   = { name, h }                    h = half-life ms, 0 = does not decay
---   M.rules[i]  = { id, d, p, fit, cap, sig }    d = dimension index (0 = none), cap = { n, w }
+--   M.rules[i]  = { id, ix, d, p, fit, cap, sig }  in model order; ix = the rule's position in
+--                 stored states (stable across model versions: a registry in Redis assigns it),
+--                 d = dimension index (0 = none), cap = { n, w }
 --   M.ladder[i] = { name, enter = {cond...}, stay = {cond...} }   lowest first
 --   cond        = { k = 'score', d, gte } | { k = 'signal', s, w } | { k = 'sales' }
 --   M.dedupe    = dedupe ring size (entries of 8 hex chars)
 -- State S (the engine's LeadState, stored compactly: see state-codec.ts for the mapping):
 --   stage, seq, ring = the dedupe ring as raw bytes (4 per event hash), c[rule index] = {v, t},
 --   caps[rule index] = {w, hit times ascending...}, sig[name] = time, fit = {t, h, r = {rule
---   index...}}, sales = {k, t, h, b}, dq. Rule indexes (1-based positions in M.rules) instead of
+--   index...}}, sales = {k, t, h, b}, dq. Rule positions (ix, see above) instead of
 --   rule ids keep the state small: it is most of the Redis memory per lead.
 
 local DISQUALIFIED = 'disqualified'
@@ -26,17 +28,20 @@ end
 
 local function index_model(M)
   M.rule_by_id = {}
-  for i, r in ipairs(M.rules) do
-    r.ix = i
+  M.rule_by_ix = {}
+  M.max_ix = 0
+  for _, r in ipairs(M.rules) do
     M.rule_by_id[r.id] = r
+    M.rule_by_ix[r.ix] = r
+    if r.ix > M.max_ix then M.max_ix = r.ix end
   end
   M.ladder_index = {}
   for i, s in ipairs(M.ladder) do M.ladder_index[s.name] = i end
   -- The rules that decay, in model order: { position, dimension, half-life } each.
   M.decaying = {}
-  for i, r in ipairs(M.rules) do
+  for _, r in ipairs(M.rules) do
     if not r.fit and r.d > 0 and M.dims[r.d].h > 0 then
-      M.decaying[#M.decaying + 1] = { i, r.d, M.dims[r.d].h }
+      M.decaying[#M.decaying + 1] = { r.ix, r.d, M.dims[r.d].h }
     end
   end
   return M
@@ -60,7 +65,7 @@ local function dimension_scores(S, now, M)
   end
   if S.fit ~= nil and S.fit.r ~= nil then
     for _, ix in ipairs(S.fit.r) do
-      local r = M.rules[ix]
+      local r = M.rule_by_ix[ix]
       if r ~= nil and r.fit and r.d > 0 then scores[r.d] = scores[r.d] + r.p end
     end
   end

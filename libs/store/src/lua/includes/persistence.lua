@@ -8,19 +8,19 @@
 -- most of Redis's memory per lead and MessagePack spends 9 bytes on an epoch-ms time or a
 -- fractional number but 1-5 on a small integer, and a list spends no bytes on field names:
 --   [1]  2                             format
---   [2]  b                             base time, epoch ms (the call's now); every other time t
---                                      is stored as b - t
+--   [2]  base time in whole seconds    (the call's now); with b = base * 1000, every other
+--                                      time t (epoch ms) is stored as b - t
 --   [3]  stage name   [4] transition count   [5] dedupe ring (raw bytes, 4 per event hash)
 --   [6]  { ix, n, dt, ... }            contributions: rule position, value in millionths,
 --                                      b - reference time (values are rounded to 1e-6, so
 --                                      n / 1e6 gives back the very same double)
---   [7]  { ix, dw, m, h1..hm, ... }    cap windows: rule position, window index as its distance
---                                      from the first hit's window (0 unless the model's window
---                                      size changed), hit count, hit times as distances from the
---                                      rule's contribution time (0 for its latest hit: one byte)
+--   [7]  { ix, w, m, h1..hm, ... }     cap windows: rule position, window index, hit count, hit
+--                                      times as distances from the rule's contribution time (0
+--                                      for its latest hit: one byte)
 --   [8]  { name, dt, ... }             signals
---   [9]  { dt, hash, ix... }           latest profile and its fit rule positions
---   [10] { kind, dt, hash, 0/1 }       latest sales verdict and whether BANT passed
+--   [9]  { dt, hash, ix... }           latest profile (event hash as 4 raw bytes) and its fit
+--                                      rule positions
+--   [10] { kind, dt, hash, 0/1 }       latest sales verdict (hash raw) and whether BANT passed
 --   [11] dt                            latest disqualifying hit
 --   [12] { [source] = offset }         Kafka offset watermarks
 --   [13] { seq, from, to, kind, rule or '', detail, b - at, at - event time, ... }  history
@@ -30,18 +30,16 @@
 
 local FORMAT = 2
 
+-- 4 raw bytes as the 8 hex characters the engine uses for an event hash.
+local function hash_hex(bytes)
+  return string.format('%02x%02x%02x%02x', string.byte(bytes, 1, 4))
+end
+
 -- Cap hits are stored relative to the rule's contribution time, which is usually the latest hit.
 local function cap_reference(S, ix, b)
   local c = S.c[ix]
   if c ~= nil then return c[2] end
   return b
-end
-
--- The window index a first hit at t falls in, by the model's window size (0 if not capped now).
-local function window_base(M, ix, t)
-  local r = M.rules[ix]
-  if r == nil or r.cap == nil or t == nil then return 0 end
-  return math.floor(t / r.cap.w)
 end
 
 local function decode_history(stored, b)
@@ -64,7 +62,7 @@ local function decode_lead(raw, M)
     return { s = blob.s, o = blob.o or {}, h = {} }
   end
   if blob[1] ~= FORMAT then error('lead state in unknown format ' .. tostring(blob[1])) end
-  local b = blob[2]
+  local b = blob[2] * 1000
   local S = { stage = blob[3], seq = blob[4], ring = blob[5], c = {}, caps = {}, sig = {} }
   local c = blob[6]
   if c then
@@ -78,7 +76,6 @@ local function decode_lead(raw, M)
       local ref = cap_reference(S, ix, b)
       local window = { k[i + 1] }
       for j = 1, m do window[j + 1] = ref - k[i + 2 + j] end
-      window[1] = window_base(M, ix, window[2]) - window[1]
       S.caps[ix] = window
       i = i + 3 + m
     end
@@ -89,26 +86,29 @@ local function decode_lead(raw, M)
   end
   local fi = blob[9]
   if fi then
-    S.fit = { t = b - fi[1], h = fi[2] }
+    S.fit = { t = b - fi[1], h = hash_hex(fi[2]) }
     if #fi > 2 then
       S.fit.r = {}
       for i = 3, #fi do S.fit.r[i - 2] = fi[i] end
     end
   end
   local sa = blob[10]
-  if sa then S.sales = { k = sa[1], t = b - sa[2], h = sa[3], b = sa[4] == 1 } end
+  if sa then S.sales = { k = sa[1], t = b - sa[2], h = hash_hex(sa[3]), b = sa[4] == 1 } end
   if blob[11] then S.dq = b - blob[11] end
   local o = blob[12]
   if not o or o[1] ~= nil then o = {} end
   return { s = S, o = o, h = decode_history(blob[13], b) }
 end
 
-local function encode_lead(lead, b, M)
+local function encode_lead(lead, now, M)
   local S = lead.s
-  local nrules = #M.rules
-  -- In rule position order, so the same state always encodes to the same bytes.
+  local base = math.floor(now / 1000)
+  local b = base * 1000
+  -- In rule position order, so the same state always encodes to the same bytes. Positions of
+  -- rules this model does not have (retired, or added by a newer model during a rolling
+  -- deploy) are kept as they are.
   local c, n = {}, 0
-  for ix = 1, nrules do
+  for ix = 1, math.max(M.max_ix, table.maxn(S.c)) do
     local e = S.c[ix]
     if e ~= nil then
       c[n + 1], c[n + 2], c[n + 3] = ix, math.floor(e[1] * 1e6 + 0.5), b - e[2]
@@ -116,11 +116,11 @@ local function encode_lead(lead, b, M)
     end
   end
   local k, m = {}, 0
-  for ix = 1, nrules do
+  for ix = 1, math.max(M.max_ix, table.maxn(S.caps)) do
     local window = S.caps[ix]
     if window ~= nil then
       local ref = cap_reference(S, ix, b)
-      k[m + 1], k[m + 2], k[m + 3] = ix, window_base(M, ix, window[2]) - window[1], #window - 1
+      k[m + 1], k[m + 2], k[m + 3] = ix, window[1], #window - 1
       m = m + 3
       for j = 2, #window do
         m = m + 1
@@ -135,7 +135,7 @@ local function encode_lead(lead, b, M)
   end
   local fi = false
   if S.fit ~= nil then
-    fi = { b - S.fit.t, S.fit.h }
+    fi = { b - S.fit.t, hash_bytes(S.fit.h) }
     if S.fit.r ~= nil then
       for _, ix in ipairs(S.fit.r) do fi[#fi + 1] = ix end
     end
@@ -144,7 +144,7 @@ local function encode_lead(lead, b, M)
   if S.sales ~= nil then
     local passed = 0
     if S.sales.b then passed = 1 end
-    sa = { S.sales.k, b - S.sales.t, S.sales.h, passed }
+    sa = { S.sales.k, b - S.sales.t, hash_bytes(S.sales.h), passed }
   end
   local dq = false
   if S.dq ~= nil then dq = b - S.dq end
@@ -160,7 +160,7 @@ local function encode_lead(lead, b, M)
   local o = false
   if next(lead.o) ~= nil then o = lead.o end
   return cmsgpack.pack({
-    FORMAT, b, S.stage, S.seq, S.ring,
+    FORMAT, base, S.stage, S.seq, S.ring,
     n > 0 and c, m > 0 and k, #g > 0 and g, fi, sa, dq, o, h,
   })
 end
