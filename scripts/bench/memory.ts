@@ -110,7 +110,7 @@ async function sampleKeys(redis: DedicatedRedis, prefix: string) {
     const [next, keys] = await c.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 10_000);
     cursor = next;
     for (const k of keys) {
-      if (k.includes('}:l:')) {
+      if (k.includes('}:')) {
         stateKeys++;
         // Every 20th key: a deterministic sample spread over all shards.
         if (stateKeys % 20 === 0 && stateSample.length < 2_000) stateSample.push(k);
@@ -124,7 +124,7 @@ async function sampleKeys(redis: DedicatedRedis, prefix: string) {
   };
   const meanState = stateSample.length > 0 ? (await usage(stateSample)) / stateSample.length : 0;
   const shardKeys = (kind: string) =>
-    Array.from({ length: SHARDS }, (_, s) => `${prefix}:{s${String(s).padStart(2, '0')}}:${kind}`);
+    Array.from({ length: SHARDS }, (_, s) => `${prefix}:{${String(s).padStart(2, '0')}}#${kind}`);
   return {
     stateKeys,
     meanState,

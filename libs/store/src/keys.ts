@@ -1,18 +1,22 @@
 /**
  * The whole Redis key layout, in one place.
  *
- *   <prefix>:{s<NN>}:l:<leadId>   string   the lead's state, its Kafka offset watermarks and its last
+ *   <prefix>:{<NN>}:<leadId>      string   the lead's state, its Kafka offset watermarks and its last
  *                                          HISTORY_LENGTH stage changes: compact MessagePack, layout in
  *                                          lua/includes/persistence.lua (decoded by state-codec.ts)
- *   <prefix>:{s<NN>}:outbox       stream   stage changes recorded and not yet acknowledged by Kafka
- *   <prefix>:{s<NN>}:due          zset     leadId -> epoch ms of its next time-driven stage change
+ *   <prefix>:{<NN>}#outbox        stream   stage changes recorded and not yet acknowledged by Kafka
+ *   <prefix>:{<NN>}#due           zset     leadId -> epoch ms of its next time-driven stage change
  *   <prefix>:rules                hash     rule id -> its position in stored states (store.ts RulePositions)
  *
  * NN is the lead's shard, fnv1a32(leadId) mod SHARDS. Every key of a shard carries the same hash
- * tag {sNN}, so one script call can update a lead, append to its shard's outbox and reschedule
+ * tag {NN}, so one script call can update a lead, append to its shard's outbox and reschedule
  * it atomically, on a single Redis or on Redis Cluster (all of a shard lives in one slot). The
  * shard count bounds how far the keyspace spreads across Cluster masters; it is part of the
  * data layout and must not change while data exists (64 shards spread well over up to ~20 masters).
+ *
+ * Key names are part of the memory per lead (Redis allocates them in 16-byte steps), hence the
+ * short form. A lead key has ':' right after the tag and the shard-wide keys '#', so no lead id
+ * can name a shard-wide key; `<prefix>:rules` has no tag at all.
  *
  * Memory is bounded per lead: one state string (its size bounded by the model's rules, caps,
  * signals, dedupe window and history length). The offset watermarks replace per-event
@@ -41,11 +45,11 @@ export interface KeySpace {
 }
 
 function tag(ks: KeySpace, shard: number): string {
-  return `${ks.prefix}:{s${String(shard).padStart(2, '0')}}`;
+  return `${ks.prefix}:{${String(shard).padStart(2, '0')}}`;
 }
 
 export function leadKey(ks: KeySpace, leadId: string): string {
-  return `${tag(ks, shardOf(leadId, ks.shards))}:l:${leadId}`;
+  return `${tag(ks, shardOf(leadId, ks.shards))}:${leadId}`;
 }
 
 export function rulesKey(ks: KeySpace): string {
@@ -53,11 +57,11 @@ export function rulesKey(ks: KeySpace): string {
 }
 
 export function outboxKey(ks: KeySpace, shard: number): string {
-  return `${tag(ks, shard)}:outbox`;
+  return `${tag(ks, shard)}#outbox`;
 }
 
 export function dueKey(ks: KeySpace, shard: number): string {
-  return `${tag(ks, shard)}:due`;
+  return `${tag(ks, shard)}#due`;
 }
 
 /** The offset-watermark source of a message: event type letter and partition, e.g. "w3". */

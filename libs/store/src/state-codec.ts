@@ -7,7 +7,7 @@ import { decode } from '@msgpack/msgpack';
  * the full layout) is compact because it is most of Redis's memory per lead: MessagePack of
  * flat lists of small integers, rules named by their 1-based position in the model, times as
  * distances from one base time, contribution values in millionths, the dedupe ring as raw
- * bytes. Format 1 (before the history moved into the state) is still read. The engine keeps
+ * bytes. The engine keeps
  * parallel lists of ids (fast in V8); both hold the same numbers. Lists come out in model rule
  * order.
  */
@@ -15,7 +15,7 @@ export interface StoredLead {
   state: LeadState;
   /** Offset watermark per source ("w3" = web topic, partition 3). */
   offsets: Record<string, number>;
-  /** The last stage changes, newest first (format 1 kept them elsewhere: empty then). */
+  /** The last stage changes, newest first. */
   history: HistoryEntry[];
 }
 
@@ -32,14 +32,6 @@ export interface HistoryEntry {
 }
 
 type Loose = Record<string, unknown>;
-
-/** Entries of a Lua table keyed by rule position, whichever shape MessagePack gave it. */
-function byPosition<T>(v: unknown): [number, T][] {
-  if (Array.isArray(v)) return v.flatMap((x, i) => (x === null || x === undefined ? [] : [[i + 1, x as T]]));
-  if (v && typeof v === 'object')
-    return Object.entries(v as Record<string, T>).map(([k, x]) => [Number(k), x]);
-  return [];
-}
 
 function map<T>(v: unknown): Record<string, T> {
   return v && !Array.isArray(v) && typeof v === 'object' ? (v as Record<string, T>) : {};
@@ -77,7 +69,7 @@ export function decodeStoredLead(
     if (id === undefined) throw new Error(`stored state names rule position ${pos}, which is not registered`);
     return id;
   };
-  if (!Array.isArray(blob)) return decodeFormat1(blob, ruleId);
+  if (!Array.isArray(blob)) throw new Error('lead state is not in format 2');
   const [format, base, stage, seq, ring, cs, ks, gs, fis, sas, dq, offsets, hs] = blob as unknown[];
   if (format !== 2) throw new Error(`lead state in unknown format ${String(format)}`);
   const b = Number(base) * 1000;
@@ -142,41 +134,6 @@ export function decodeStoredLead(
     });
   }
   return { state, offsets: map<number>(offsets), history };
-}
-
-/** Format 1: MessagePack of { s = the Lua engine's state tables, o = offsets }. */
-function decodeFormat1(blob: Loose, ruleId: (pos: number) => string): StoredLead {
-  const s = blob.s as Loose;
-  const state: LeadState = { stage: text(s.stage), seq: Number(s.seq), ring: ringHex(s.ring) };
-  const c = byPosition<[number, number]>(s.c).sort((a, b) => a[0] - b[0]);
-  if (c.length > 0) {
-    state.ci = c.map(([pos]) => ruleId(pos));
-    state.cv = c.flatMap(([, [v, t]]) => [v, t]);
-  }
-  const caps = byPosition<number[]>(s.caps).sort((a, b) => a[0] - b[0]);
-  if (caps.length > 0) {
-    state.ki = caps.map(([pos]) => ruleId(pos));
-    state.kw = caps.map(([, window]) => window);
-  }
-  const sig = map<number>(s.sig);
-  if (Object.keys(sig).length > 0) state.sig = sig;
-  if (s.fit) {
-    const fit = s.fit as { t: number; h: unknown; r?: number[] };
-    const h = text(fit.h);
-    state.fit =
-      Array.isArray(fit.r) && fit.r.length > 0 ? { t: fit.t, h, r: fit.r.map(ruleId) } : { t: fit.t, h };
-  }
-  if (s.sales) {
-    const sales = s.sales as { k: unknown; t: number; h: unknown; b: boolean };
-    state.sales = {
-      k: text(sales.k) as NonNullable<LeadState['sales']>['k'],
-      t: sales.t,
-      h: text(sales.h),
-      b: sales.b,
-    };
-  }
-  if (s.dq !== undefined && s.dq !== null) state.dq = Number(s.dq);
-  return { state, offsets: map<number>(blob.o), history: [] };
 }
 
 /** Contributions and cap windows keyed by rule id: the order-free view tests compare. */

@@ -7,7 +7,7 @@ import { generateEvents } from '../../../test/support/event-gen.ts';
 import { testInfra, uniqueName } from '../../../test/support/infra.ts';
 import { type LocalRedisCluster, startRedisCluster } from '../../../test/support/redis-cluster.ts';
 import { changeRecords, expectSameChange, expectSameState, Oracle, sortChanges } from '../test/oracle.ts';
-import { type ApplyItem, dueKey, leadKey, RedisScoreStore, SHARDS, shardOf, sourceId } from './index.ts';
+import { type ApplyItem, dueKey, RedisScoreStore, SHARDS, shardOf, sourceId } from './index.ts';
 
 const model = loadModel(
   readFileSync(join(import.meta.dirname, '../../../models/default.yaml'), 'utf8'),
@@ -197,62 +197,6 @@ describe('RedisScoreStore: the Lua port against the pure engine', () => {
       expectSameState((await after.readLead(lead))!.stored.state, expected, lead);
     }
     expect(await redis.hget(`${prefix}:rules`, 'webinar_page')).toBe(String(model.rules.length + 1));
-    await cleanup(redis, prefix);
-  });
-
-  it('reads a lead stored in format 1 and rewrites it in format 2 on its next change', async () => {
-    const prefix = uniqueName('t-format1');
-    const store = new RedisScoreStore({
-      client: redis,
-      keys: { prefix, shards: SHARDS },
-      model,
-      historyLength: 5,
-    });
-    const oracle = new Oracle(model);
-    const items = itemsFor(oracle, 17, 1, 40);
-    const last = items.pop()!;
-    for (const { item, arrival } of items) oracle.apply(item, arrival);
-    const lead = items[0]!.item.leadId;
-    const s = oracle.states.get(lead)!;
-    const pos = (id: string) => model.ruleById.get(id)!.index + 1;
-    // What the format-1 Lua wrote: cmsgpack of the Lua engine's tables, keyed by rule position
-    // (built in Lua: only cmsgpack writes integer-keyed maps the way it did).
-    const format1 = `
-      local j = cjson.decode(ARGV[1])
-      local s = j.s
-      s.c, s.caps = {}, {}
-      for _, e in ipairs(j.c) do s.c[e[1]] = { e[2], e[3] } end
-      for _, e in ipairs(j.caps) do s.caps[e[1]] = e[2] end
-      local ring = {}
-      for i = 1, #j.ring, 2 do ring[#ring + 1] = string.char(tonumber(string.sub(j.ring, i, i + 1), 16)) end
-      s.ring = table.concat(ring)
-      redis.call('SET', KEYS[1], cmsgpack.pack({ s = s, o = j.o }))`;
-    const arg = {
-      s: {
-        stage: s.stage,
-        seq: s.seq,
-        sig: s.sig ?? {},
-        ...(s.fit ? { fit: { t: s.fit.t, h: s.fit.h, ...(s.fit.r ? { r: s.fit.r.map(pos) } : {}) } } : {}),
-        ...(s.sales ? { sales: s.sales } : {}),
-        ...(s.dq !== undefined ? { dq: s.dq } : {}),
-      },
-      c: (s.ci ?? []).map((id, i) => [pos(id), s.cv![2 * i]!, s.cv![2 * i + 1]!]),
-      caps: (s.ki ?? []).map((id, i) => [pos(id), s.kw![i]!]),
-      ring: s.ring,
-      o: { [items[0]!.item.source]: -1 },
-    };
-    expect(s.ci?.length).toBeGreaterThan(0);
-    expect(s.ki?.length).toBeGreaterThan(0);
-    await redis.eval(format1, 1, leadKey(store.keys, lead), JSON.stringify(arg));
-    const read = await store.readLead(lead);
-    expectSameState(read!.stored.state, s, lead);
-    expect(read!.history).toEqual([]);
-
-    oracle.apply(last.item, last.arrival);
-    await store.applyBatch([last.item], last.arrival);
-    const raw = await redis.getBuffer(leadKey(store.keys, lead));
-    expect(raw![0]).toBe(0x9d); // a MessagePack list of 13: format 2
-    expectSameState((await store.readLead(lead))!.stored.state, oracle.states.get(lead)!, lead);
     await cleanup(redis, prefix);
   });
 

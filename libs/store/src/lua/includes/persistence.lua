@@ -24,9 +24,9 @@
 --   [11] dt                            latest disqualifying hit
 --   [12] { [source] = offset }         Kafka offset watermarks
 --   [13] { seq, from, to, kind, rule or '', detail, b - at, at - event time, ... }  history
--- An absent part is `false`. Format 1 ({ s = state as in memory, o = offsets }, history in a
--- list of its own) is still read, so a deploy never loses a lead; it is rewritten as format 2
--- on the lead's next change. libs/store/src/state-codec.ts reads both for the read API.
+-- An absent part is `false`. libs/store/src/state-codec.ts reads it for the read API. Format 1
+-- (nested tables with epoch-ms times, history in a list of its own, longer key names) never
+-- shipped in a release and is not read.
 
 local FORMAT = 2
 
@@ -54,13 +54,6 @@ end
 
 local function decode_lead(raw, M)
   local blob = cmsgpack.unpack(raw)
-  if blob[1] == nil and blob.s ~= nil then
-    -- Format 1. MessagePack turns empty maps into empty arrays: both are empty tables here.
-    blob.s.c = blob.s.c or {}
-    blob.s.caps = blob.s.caps or {}
-    blob.s.sig = blob.s.sig or {}
-    return { s = blob.s, o = blob.o or {}, h = {} }
-  end
   if blob[1] ~= FORMAT then error('lead state in unknown format ' .. tostring(blob[1])) end
   local b = blob[2] * 1000
   local S = { stage = blob[3], seq = blob[4], ring = blob[5], c = {}, caps = {}, sig = {} }
