@@ -97,10 +97,11 @@ async function runEndToEnd(
     for (const [dim, v] of Object.entries(wantScores)) {
       expect(gotScores[dim], `${dim} of ${lead}`).toBeCloseTo(v, 5);
     }
-    expect(got.sig).toEqual(want.sig);
-    expect(normalizeState(got).caps).toEqual(normalizeState(want).caps);
-    expect(got.sales).toEqual(want.sales);
-    expect(got.fit).toEqual(want.fit);
+    const [g, w] = [normalizeState(got), normalizeState(want)];
+    expect(g.sig).toEqual(w.sig);
+    expect(g.caps).toEqual(w.caps);
+    expect(g.sales).toEqual(w.sales);
+    expect(g.fit).toEqual(w.fit);
     stages.set(want.stage, (stages.get(want.stage) ?? 0) + 1);
     compared++;
   }

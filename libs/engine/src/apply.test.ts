@@ -5,6 +5,7 @@ import { explain } from './explain.ts';
 import { eventHash } from './ids.ts';
 import { loadModel } from './model.ts';
 import { scoresAt } from './stage.ts';
+import { stateFromView, stateView as view } from './state.ts';
 import {
   applyAll,
   DAY,
@@ -27,22 +28,22 @@ describe('applyEffect: contributions', () => {
   it('keeps [value, reference time] per rule and decays by event time', () => {
     // engagement half-life is 10d in the test model
     let s = applyEvent(undefined, web('/p', T0 + 10 * DAY), T0 + 10 * DAY, m).state;
-    expect([s.ci, s.cv]).toEqual([['page'], [10, T0 + 10 * DAY]]);
+    expect([view(s).ci, view(s).cv]).toEqual([['page'], [10, T0 + 10 * DAY]]);
     s = applyEvent(s, web('/p', T0), T0 + 10 * DAY, m).state; // late: worth half at the reference time
-    expect([s.ci, s.cv]).toEqual([['page'], [15, T0 + 10 * DAY]]);
+    expect([view(s).ci, view(s).cv]).toEqual([['page'], [15, T0 + 10 * DAY]]);
     s = applyEvent(s, web('/p', T0 + 20 * DAY), T0 + 20 * DAY, m).state; // newer: moves the reference
-    expect([s.ci, s.cv]).toEqual([['page'], [17.5, T0 + 20 * DAY]]);
+    expect([view(s).ci, view(s).cv]).toEqual([['page'], [17.5, T0 + 20 * DAY]]);
     expect(scoresAt(s, T0 + 30 * DAY, m)['engagement']).toBeCloseTo(8.75, 6);
   });
 
   it('counts an event from the future as happening now', () => {
     const s = applyEvent(undefined, web('/p', T0 + HOUR), T0, m).state;
-    expect([s.ci, s.cv]).toEqual([['page'], [10, T0]]);
+    expect([view(s).ci, view(s).cv]).toEqual([['page'], [10, T0]]);
   });
 
   it('scores negative rules and leaves non-scoring rules out of the contributions', () => {
     const s = applyAll([web('/careers', T0), email('unsubscribe', T0)])!;
-    expect([s.ci, s.cv]).toEqual([['neg'], [-5, T0]]);
+    expect([view(s).ci, view(s).cv]).toEqual([['neg'], [-5, T0]]);
   });
 });
 
@@ -59,13 +60,13 @@ describe('applyEffect: idempotence', () => {
   it('remembers the last dedupe.window event hashes, oldest first', () => {
     let s: LeadState | undefined;
     for (let i = 0; i < 6; i++) s = applyEvent(s, web('/x', T0 + i, `e${i}`), T0 + 10, m).state;
-    expect(s!.ring).toBe(['e2', 'e3', 'e4', 'e5'].map(eventHash).join(''));
+    expect(view(s!).ring).toBe(['e2', 'e3', 'e4', 'e5'].map(eventHash).join(''));
     expect(applyEvent(s, web('/x', T0, 'e2'), T0 + 10, m).outcome).toBe('duplicate');
     expect(applyEvent(s, web('/x', T0, 'e1'), T0 + 10, m).outcome).toBe('applied');
   });
 
   it('only matches hashes at entry boundaries', () => {
-    const s = { ...initialState(m), ring: 'aaaabbbbccccdddd' };
+    const s = stateFromView({ ...view(initialState(m)), ring: 'aaaabbbbccccdddd' }, m);
     expect(applyEffect(s, { ...evaluateEvent(m, web('/p', T0)), hash: 'bbbbcccc' }, T0, m).outcome).toBe(
       'applied',
     );
@@ -88,9 +89,9 @@ describe('applyEffect: caps', () => {
     const third = applyEvent(s, web('/capped', at(3)), at(12), m);
     expect(third.outcome).toBe('applied');
     expect(third.capped).toEqual(['capped']);
-    expect(third.state.cv).toEqual(s.cv);
+    expect(view(third.state).cv).toEqual(view(s).cv);
     s = third.state;
-    expect([s.ki, s.kw]).toEqual([['capped'], [[T0 / DAY, at(1), at(2)]]]);
+    expect([view(s).ki, view(s).kw]).toEqual([['capped'], [[T0 / DAY, at(1), at(2)]]]);
   });
 
   it('keeps the N earliest hits of the window whatever the arrival order', () => {
@@ -100,7 +101,7 @@ describe('applyEffect: caps', () => {
       m,
       at(12),
     )!;
-    expect(late.kw).toEqual([[T0 / DAY, at(1), at(5)]]);
+    expect(view(late).kw).toEqual([[T0 / DAY, at(1), at(5)]]);
     expect(scoresAt(late, at(12), m)['engagement']).toBeCloseTo(
       scoresAt(inOrder, at(12), m)['engagement']!,
       5,
@@ -109,11 +110,11 @@ describe('applyEffect: caps', () => {
 
   it('starts over in a newer window and drops hits for an older one', () => {
     let s = applyAll([web('/capped', at(1)), web('/capped', at(2)), web('/capped', at(25))], m, at(30))!;
-    expect(s.kw).toEqual([[T0 / DAY + 1, at(25)]]);
+    expect(view(s).kw).toEqual([[T0 / DAY + 1, at(25)]]);
     const old = applyEvent(s, web('/capped', at(3)), at(30), m);
     expect(old.capped).toEqual(['capped']);
     s = old.state;
-    expect(s.kw).toEqual([[T0 / DAY + 1, at(25)]]);
+    expect(view(s).kw).toEqual([[T0 / DAY + 1, at(25)]]);
   });
 });
 
@@ -125,33 +126,33 @@ describe('applyEffect: cap window size changes', () => {
     );
     const t = T0 + 5 * HOUR;
     const s = applyAll([web('/capped', t), web('/capped', t + 1)], hourly, t + 1)!;
-    expect(s.kw).toEqual([[t / HOUR, t, t + 1]]);
+    expect(view(s).kw).toEqual([[t / HOUR, t, t + 1]]);
     // Back to daily windows: hour index 482165 would otherwise look newer than day 20090 for decades.
     const r = applyEvent(s, web('/capped', t + 2), t + 2, m);
     expect(r.capped).toBeUndefined();
-    expect(r.state.kw).toEqual([[T0 / DAY, t + 2]]);
+    expect(view(r.state).kw).toEqual([[T0 / DAY, t + 2]]);
   });
 });
 
 describe('applyEffect: fit, signals, verdicts', () => {
   it('replaces fit with the latest profile and ignores an older one arriving late', () => {
     const s = applyAll([vp(T0 + HOUR), profile({ seniority: 'ic', companySize: 80 }, T0)], m, T0 + DAY)!;
-    expect(s.fit).toEqual({ t: T0 + HOUR, h: s.fit!.h, r: ['fit_exec'] });
+    expect(view(s).fit).toEqual({ t: T0 + HOUR, h: view(s).fit!.h, r: ['fit_exec'] });
     expect(scoresAt(s, T0 + 100 * DAY, m)['fit']).toBe(20); // fit never decays
     const newer = applyAll([vp(T0), profile({ seniority: 'ic' }, T0 + HOUR)], m, T0 + DAY)!;
-    expect(newer.fit).toEqual({ t: T0 + HOUR, h: newer.fit!.h });
+    expect(view(newer).fit).toEqual({ t: T0 + HOUR, h: view(newer).fit!.h });
     expect(scoresAt(newer, T0 + DAY, m)['fit']).toBe(0);
   });
 
   it('breaks a tie in event time by the larger event hash, in either order', () => {
     const a = vp(T0, 'profile-a');
     const b = profile({ companySize: 80 }, T0, 'profile-b');
-    expect(applyAll([a, b])!.fit).toEqual(applyAll([b, a])!.fit);
+    expect(view(applyAll([a, b])!).fit).toEqual(view(applyAll([b, a])!).fit);
   });
 
   it('keeps the latest time of each signal', () => {
     const s = applyAll([trial('checkout_started', T0 + DAY), trial('checkout_started', T0)], m, T0 + DAY)!;
-    expect(s.sig).toEqual({ intent: T0 + DAY });
+    expect(view(s).sig).toEqual({ intent: T0 + DAY });
   });
 
   it('qualifies on an accepted verdict with BANT passed only', () => {

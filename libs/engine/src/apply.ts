@@ -5,11 +5,25 @@ import {
   decidingConditions,
   describeConditions,
   dimensionScores,
-  nextStage,
+  ladderStage,
+  nearThreshold,
   q,
+  runningScores,
   scoreRecord,
 } from './stage.ts';
-import type { ApplyResult, EventEffect, LeadState, ScoringEvent, StageCause } from './types.ts';
+import {
+  bind,
+  copyState,
+  fitIndexOf,
+  hashNumber,
+  type LeadState,
+  newState,
+  ringHas,
+  ringPush,
+  salesKind,
+  syncTotals,
+} from './state.ts';
+import type { ApplyResult, EventEffect, ScoringEvent, StageCause } from './types.ts';
 
 /**
  * The stateful part, O(1) in the number of events a lead has had. The Redis Lua script
@@ -18,14 +32,14 @@ import type { ApplyResult, EventEffect, LeadState, ScoringEvent, StageCause } fr
  */
 
 export function initialState(model: Model): LeadState {
-  return { stage: model.ladder[0]!.name, seq: 0, ring: '' };
+  return newState(model);
 }
 
 export interface ApplyOptions {
   /**
-   * Update the given state in place instead of returning a new one that shares unchanged parts
-   * with it. For callers that keep only the latest state of each lead, such as an offline replay
-   * of an event log: it saves the copies, and most of the garbage. Default false.
+   * Update the given state in place instead of returning a new one. For callers that keep only
+   * the latest state of each lead, such as an offline replay of an event log: it saves a copy of
+   * the state's numbers per event, and most of the garbage. Default false.
    */
   inPlace?: boolean;
 }
@@ -42,8 +56,8 @@ export function applyEvent(
 }
 
 /**
- * Applies one evaluated event to a lead's state. By default the input state is not modified:
- * the result's state is a new object that shares the lists this event did not change.
+ * Applies one evaluated event to a lead's state. By default the input state is not modified: the
+ * result's state is a new object. A state laid out for another model is converted first.
  */
 export function applyEffect(
   state: LeadState | undefined,
@@ -52,58 +66,75 @@ export function applyEffect(
   model: Model,
   options?: ApplyOptions,
 ): ApplyResult {
-  const prev = state ?? initialState(model);
-  if (effect.filtered) return { state: prev, outcome: 'filtered', reason: effect.filtered };
-  if (ringHas(prev.ring, effect.hash)) return { state: prev, outcome: 'duplicate' };
+  const prev = state === undefined ? newState(model) : bind(state, model);
+  if (effect.filtered) return result(prev, 'filtered', effect.filtered, undefined);
+  const layout = prev.layout;
+  const h = hashNumber(effect.hash);
+  if (ringHas(prev.n, h)) return result(prev, 'duplicate', undefined, undefined);
 
   // An event from the future (producer clock skew) counts as happening now.
   const te = Math.min(effect.eventTime, now);
   const from = prev.stage;
-  const seq = prev.seq;
-  // Lists of `shared` belong to the caller's state and are copied before their first change.
-  const inPlace = options?.inPlace === true;
-  const next = inPlace ? prev : copyState(prev);
-  const shared: Shared = inPlace ? NOTHING_SHARED : prev;
-  next.ring = (prev.ring + effect.hash).slice(-8 * model.dedupeWindow);
+  const next = options?.inPlace === true || prev !== state ? prev : copyState(prev);
+  const n = next.n;
+  ringPush(n, layout.window, h);
   let capped: string[] | undefined;
-  for (const id of effect.hits) {
-    const rule = model.ruleById.get(id);
-    const h = rule?.dimension?.halfLifeMs;
-    if (!rule || !h) continue; // signal/disqualify-only rule, or a rule this model does not have
-    if (rule.cap) {
-      const k = next.ki ? next.ki.indexOf(id) : -1;
-      const hit = capHit(k < 0 ? undefined : next.kw![k], te, rule.cap.hits, rule.cap.windowMs);
-      if (!hit) {
-        capped = capped ? [...capped, id] : [id];
+  const hits = effect.hits;
+  for (let i = 0; i < hits.length; i++) {
+    const rule = model.ruleById.get(hits[i]!);
+    // A signal/disqualify-only rule, or a rule this model does not have.
+    if (rule === undefined) continue;
+    const at = layout.valueAt[rule.index]!;
+    if (at < 0) continue;
+    const halfLife = rule.dimension!.halfLifeMs!;
+    const total = layout.totalAt[rule.dimension!.index]!;
+    const cap = layout.capAt[rule.index]!;
+    if (cap >= 0) {
+      const replaced = capHit(n, cap, layout.capHits[rule.index]!, te, rule.cap!.windowMs);
+      if (replaced === NOT_SCORED) {
+        capped = capped ? [...capped, rule.id] : [rule.id];
         continue;
       }
-      setCapWindow(next, shared, k, id, hit.window);
-      if (hit.replaced !== undefined) addPoints(next, shared, id, -rule.points, hit.replaced, h);
+      if (!Number.isNaN(replaced)) addPoints(n, at, total, -rule.points, replaced, halfLife);
     }
-    addPoints(next, shared, id, rule.points, te, h);
+    addPoints(n, at, total, rule.points, te, halfLife);
   }
-  if (effect.signals.length > 0) {
-    const sig = inPlace && next.sig ? next.sig : Object.assign({}, prev.sig);
-    for (const name of effect.signals) sig[name] = Math.max(sig[name] ?? te, te);
-    next.sig = sig;
+  const signals = effect.signals;
+  for (let i = 0; i < signals.length; i++) {
+    const at = layout.signalAt.get(signals[i]!);
+    if (at === undefined) setForeignSignal(next, signals[i]!, te);
+    else n[at] = latest(n[at]!, te);
   }
-  if (effect.disqualify) next.dq = Math.max(prev.dq ?? te, te);
-  if (effect.fit && newer(te, effect.hash, prev.fit)) {
-    next.fit =
-      effect.fit.length > 0 ? { t: te, h: effect.hash, r: effect.fit.slice() } : { t: te, h: effect.hash };
+  if (effect.disqualify) n[layout.dqAt] = latest(n[layout.dqAt]!, te);
+  const fit = layout.fitAt;
+  if (effect.fit && newer(te, h, n[fit]!, n[fit + 1]!)) {
+    n[fit] = te;
+    n[fit + 1] = h;
+    next.fitRules = effect.fit.length > 0 ? effect.fit.slice() : undefined;
+    next.fitIndex = fitIndexOf(next.fitRules, model);
   }
-  if (effect.sales && newer(te, effect.hash, prev.sales)) {
-    next.sales = { k: effect.sales.kind, t: te, h: effect.hash, b: effect.sales.bantPassed };
+  const sa = layout.salesAt;
+  if (effect.sales && (n[sa] === 0 || newer(te, h, n[sa + 1]!, n[sa + 2]!))) {
+    n[sa] = SALES_CODE[effect.sales.kind];
+    n[sa + 1] = te;
+    n[sa + 2] = h;
+    n[sa + 3] = effect.sales.bantPassed ? 1 : 0;
   }
 
-  const scores = dimensionScores(next, now, model);
-  const to = nextStage(next, scores, now, model);
-  const result: ApplyResult = { state: next, outcome: 'applied' };
-  if (capped) result.capped = capped;
-  if (to === from) return result;
+  // The running totals decide; the exact per-rule sums (what the Lua port computes, and what a
+  // transition publishes) are computed only for a change or a score at a threshold's doorstep.
+  let scores = runningScores(next, now, model);
+  let to = ladderStage(next, scores, now, model);
+  if (to !== from || nearThreshold(scores, model)) {
+    scores = dimensionScores(next, now, model);
+    to = ladderStage(next, scores, now, model);
+    syncTotals(n, layout);
+  }
+  const applied = result(next, 'applied', undefined, capped);
+  if (to === from) return applied;
   next.stage = to;
-  next.seq = seq + 1;
-  result.transition = {
+  next.seq = prev.seq + 1;
+  applied.transition = {
     from,
     to,
     scores: scoreRecord(scores, model),
@@ -112,104 +143,116 @@ export function applyEffect(
     eventTime: effect.eventTime,
     seq: next.seq,
   };
-  return result;
+  return applied;
 }
 
-/** The lists a new state still shares with the caller's state. */
-type Shared = Pick<LeadState, 'cv' | 'kw'>;
-const NOTHING_SHARED: Shared = {};
-
-/** A shallow copy with the fields in one fixed order, so that states come in few shapes. */
-function copyState(s: LeadState): LeadState {
-  const copy: LeadState = { stage: s.stage, seq: s.seq, ring: s.ring };
-  if (s.ci !== undefined) copy.ci = s.ci;
-  if (s.cv !== undefined) copy.cv = s.cv;
-  if (s.ki !== undefined) copy.ki = s.ki;
-  if (s.kw !== undefined) copy.kw = s.kw;
-  if (s.sig !== undefined) copy.sig = s.sig;
-  if (s.fit !== undefined) copy.fit = s.fit;
-  if (s.sales !== undefined) copy.sales = s.sales;
-  if (s.dq !== undefined) copy.dq = s.dq;
-  return copy;
+/** Every result has every field, in one order (undefined when not set): one object shape. */
+function result(
+  state: LeadState,
+  outcome: ApplyResult['outcome'],
+  reason: ApplyResult['reason'],
+  capped: string[] | undefined,
+): ApplyResult {
+  return { state, outcome, transition: undefined, reason, capped };
 }
 
-/** The ring holds 8-char hashes back to back; only aligned positions are entries. */
-function ringHas(ring: string, hash: string): boolean {
-  for (let i = ring.indexOf(hash); i >= 0; i = ring.indexOf(hash, i + 1)) if (i % 8 === 0) return true;
-  return false;
+const SALES_CODE = { accepted: 1, rejected: 2, reopened: 3 } as const;
+
+/** The later of a register's time (NaN when unset) and t. */
+function latest(stored: number, t: number): number {
+  return !Number.isNaN(stored) && stored > t ? stored : t;
+}
+
+function setForeignSignal(s: LeadState, name: string, t: number): void {
+  const sig = { ...s.foreign?.sig };
+  sig[name] = Math.max(sig[name] ?? t, t);
+  s.foreign = { ...s.foreign, sig };
 }
 
 /**
- * Adds p points earned at te to the rule's contribution (value v at reference time t): an older
- * point is decayed to t; a newer one first moves the reference forward to te. Writes into `s`
- * (the new state), copying a list still shared with the caller's state before changing it.
+ * Adds p points earned at te to the rule's contribution (value v at reference time t, in n[at]
+ * and n[at + 1]): an older point is decayed to t; a newer one first moves the reference to te.
+ * The dimension's running total [S, T] at n[total] follows: it moves its reference forward to
+ * te when te is newer, then takes the contribution's change, decayed to T. Every power of two
+ * here has an exponent <= 0, so nothing overflows however far apart the times are.
  */
-function addPoints(s: LeadState, prev: Shared, id: string, p: number, te: number, h: number): void {
-  const i = s.ci ? s.ci.indexOf(id) : -1;
-  if (i < 0) {
-    s.ci = s.ci ? s.ci.concat(id) : [id];
-    s.cv = s.cv ? s.cv.concat(q(p), te) : [q(p), te];
-    return;
+function addPoints(n: number[], at: number, total: number, p: number, te: number, halfLife: number): void {
+  let T = n[total + 1]!;
+  if (Number.isNaN(T)) {
+    n[total] = 0;
+    n[total + 1] = T = te;
+  } else if (te > T) {
+    n[total] = n[total]! * decay(te, T, halfLife);
+    n[total + 1] = T = te;
   }
-  const cv = s.cv === prev.cv ? s.cv!.slice() : s.cv!;
-  const v = cv[2 * i]!;
-  const t = cv[2 * i + 1]!;
-  if (te <= t) {
-    cv[2 * i] = q(v + p * decay(t, te, h));
+  const t = n[at + 1]!;
+  const v = n[at]!;
+  if (Number.isNaN(t)) {
+    const v1 = q(p);
+    n[at] = v1;
+    n[at + 1] = te;
+    n[total] = n[total]! + (te === T ? v1 : v1 * decay(T, te, halfLife));
+  } else if (te <= t) {
+    const v1 = q(v + p * decay(t, te, halfLife));
+    n[at] = v1;
+    n[total] = n[total]! + (t === T ? v1 - v : (v1 - v) * decay(T, t, halfLife));
   } else {
-    cv[2 * i] = q(v * decay(te, t, h) + p);
-    cv[2 * i + 1] = te;
+    // te > t, and T >= te: T === te unless another rule of the dimension scored later.
+    const f = decay(te, t, halfLife);
+    const v1 = q(v * f + p);
+    n[at] = v1;
+    n[at + 1] = te;
+    n[total] = n[total]! + (te === T ? v1 - v * f : v1 * decay(T, te, halfLife) - v * decay(T, t, halfLife));
   }
-  s.cv = cv;
 }
 
-function setCapWindow(s: LeadState, prev: Shared, k: number, id: string, window: number[]): void {
-  if (k < 0) {
-    s.ki = s.ki ? s.ki.concat(id) : [id];
-    s.kw = s.kw ? [...s.kw, window] : [window];
-    return;
-  }
-  const kw = s.kw === prev.kw ? s.kw!.slice() : s.kw!;
-  kw[k] = window;
-  s.kw = kw;
-}
+/** capHit's answer for a hit that does not score; NaN means it scores and replaces nothing. */
+const NOT_SCORED = -1;
 
 /**
- * Tumbling cap windows aligned to the epoch; a window is [w, hit times ascending]. Within the
- * newest window seen, the N earliest hits score whatever order they arrive in: an earlier hit
- * arriving late replaces the latest scoring one. Hits for an older window never score (only the
- * newest window is kept: bounded memory). Returns undefined when the hit does not score.
+ * Tumbling cap windows aligned to the epoch; a window is [w, count, hit times ascending] at
+ * n[at]. Within the newest window seen, the N earliest hits score whatever order they arrive
+ * in: an earlier hit arriving late replaces the latest scoring one. Hits for an older window
+ * never score (only the newest window is kept: bounded memory). Updates the window of a scoring
+ * hit and returns the time of the hit it replaced, NaN if none, or NOT_SCORED.
  */
-function capHit(
-  window: number[] | undefined,
-  te: number,
-  n: number,
-  windowMs: number,
-): { window: number[]; replaced?: number } | undefined {
+function capHit(n: number[], at: number, size: number, te: number, windowMs: number): number {
   const w = Math.floor(te / windowMs);
+  const count = n[at + 1]!;
   // A stored window whose first hit is not in it was counted with another window size (the
   // model changed): start over rather than compare indices of different sizes.
-  const stale = window !== undefined && Math.floor(window[1]! / windowMs) !== window[0];
-  if (window === undefined || stale || w > window[0]!) return { window: [w, te] };
-  if (w < window[0]!) return undefined;
-  if (window.length - 1 < n) return { window: insertHit(window, te) };
-  const latest = window[window.length - 1]!;
-  if (te >= latest) return undefined;
-  return { window: insertHit(window.slice(0, -1), te), replaced: latest };
+  const stale = count > 0 && Math.floor(n[at + 2]! / windowMs) !== n[at]!;
+  if (count === 0 || stale || w > n[at]!) {
+    n[at] = w;
+    n[at + 1] = 1;
+    n[at + 2] = te;
+    return Number.NaN;
+  }
+  if (w < n[at]!) return NOT_SCORED;
+  if (count < size) {
+    insertHit(n, at + 2, count, te);
+    n[at + 1] = count + 1;
+    return Number.NaN;
+  }
+  const last = n[at + 1 + count]!;
+  if (te >= last) return NOT_SCORED;
+  insertHit(n, at + 2, count - 1, te);
+  return last;
 }
 
-/** A copy of [w, ...times] with t inserted among the times, after equal ones. */
-function insertHit(window: number[], t: number): number[] {
-  const out = window.slice();
-  let i = out.length;
-  while (i > 1 && out[i - 1]! > t) i--;
-  out.splice(i, 0, t);
-  return out;
+/** Inserts t among the `count` ascending times at n[from], after equal ones. */
+function insertHit(n: number[], from: number, count: number, t: number): void {
+  let i = from + count;
+  while (i > from && n[i - 1]! > t) {
+    n[i] = n[i - 1]!;
+    i--;
+  }
+  n[i] = t;
 }
 
 /** Last-writer-wins by event time; on a tie the larger event hash wins, so arrival order never matters. */
-function newer(t: number, h: string, reg: { t: number; h: string } | undefined): boolean {
-  return reg === undefined || t > reg.t || (t === reg.t && h > reg.h);
+function newer(t: number, h: number, regT: number, regH: number): boolean {
+  return Number.isNaN(regT) || t > regT || (t === regT && h > regH);
 }
 
 function eventCause(
@@ -222,7 +265,8 @@ function eventCause(
   model: Model,
 ): StageCause {
   if (to === DISQUALIFIED) {
-    if (state.sales?.k === 'rejected') return { kind: 'sales-verdict', detail: 'sales verdict rejected' };
+    if (salesKind(state.n[state.layout.salesAt]!) === 'rejected')
+      return { kind: 'sales-verdict', detail: 'sales verdict rejected' };
     const ruleId = effect.disqualify;
     if (ruleId) return { kind: 'disqualified', ruleId, detail: `rule ${ruleId} disqualifies` };
     return { kind: 'disqualified', detail: 'a disqualifying event is newer than the sales verdict' };

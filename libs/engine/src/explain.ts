@@ -8,7 +8,7 @@ import {
   q,
   scoreRecord,
 } from './stage.ts';
-import type { LeadState } from './types.ts';
+import { bind, type LeadState, stateView } from './state.ts';
 
 export interface Explanation {
   /** The stored stage and the stage re-evaluation would give at `now` (differs only when stale). */
@@ -25,14 +25,14 @@ export interface Explanation {
 }
 
 /** Why a lead scores what it scores at `now`: per rule, decayed, plus the fit rules and flags. */
-export function explain(state: LeadState, now: number, model: Model): Explanation {
+export function explain(given: LeadState, now: number, model: Model): Explanation {
+  const state = bind(given, model);
+  const { n, layout } = state;
   const contributions: Explanation['contributions'] = [];
-  const ids = state.ci ?? [];
-  for (let i = 0; i < ids.length; i++) {
-    const rule = model.ruleById.get(ids[i]!);
-    const h = rule?.dimension?.halfLifeMs;
-    if (!rule || !h || rule.fit) continue;
-    const value = q(state.cv![2 * i]! * decay(now, state.cv![2 * i + 1]!, h));
+  for (const rule of model.rules) {
+    const at = layout.valueAt[rule.index]!;
+    if (at < 0 || Number.isNaN(n[at + 1]!)) continue;
+    const value = q(n[at]! * decay(now, n[at + 1]!, rule.dimension!.halfLifeMs!));
     contributions.push({
       ruleId: rule.id,
       dimension: rule.dimension!.name,
@@ -42,12 +42,11 @@ export function explain(state: LeadState, now: number, model: Model): Explanatio
   }
   contributions.sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
   const fit: Explanation['fit'] = [];
-  for (const id of state.fit?.r ?? []) {
-    const rule = model.ruleById.get(id);
-    if (!rule?.fit || !rule.dimension) continue;
+  for (const i of state.fitIndex ?? []) {
+    const rule = model.rules[i]!;
     fit.push({
-      ruleId: id,
-      dimension: rule.dimension.name,
+      ruleId: rule.id,
+      dimension: rule.dimension!.name,
       points: rule.points,
       description: rule.description,
     });
@@ -58,7 +57,7 @@ export function explain(state: LeadState, now: number, model: Model): Explanatio
     scores: scoreRecord(dimensionScores(state, now, model), model),
     contributions,
     fit,
-    signals: { ...state.sig },
+    signals: { ...stateView(state).sig },
     salesQualified: isSalesQualified(state),
     disqualified: isDisqualified(state),
   };

@@ -20,5 +20,6 @@ export {
 export { type ModelFile, ModelFileSchema, modelJsonSchema } from './model-schema.ts';
 export { compileForScript, type ScriptCondition, type ScriptModel } from './script-model.ts';
 export { evaluateStage, isDisqualified, isSalesQualified, scoresAt } from './stage.ts';
+export { type Foreign, type Layout, type LeadState, stateFromView, stateView } from './state.ts';
 export { advanceTo, nextChangeAt } from './time.ts';
 export * from './types.ts';

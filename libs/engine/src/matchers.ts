@@ -11,19 +11,26 @@ export interface MatcherSpec {
   exists?: boolean;
 }
 
-type Test = (value: PropValue | undefined) => boolean;
+export type Test = (value: PropValue | undefined) => boolean;
 
 /**
- * Compiles `where: { prop: matcher }` once into one predicate over an event's props. Regexes are
- * built here, never per event. A missing or null property fails every matcher but `exists: false`.
+ * Compiles `where: { prop: matcher }` once into a list of (property, test) checks, all of which
+ * must hold. Regexes are built here, never per event. A missing or null property fails every
+ * matcher but `exists: false`.
  */
-export function compileWhere(
-  where: Record<string, MatcherSpec>,
-): (props: Record<string, PropValue>) => boolean {
+export function compileChecks(where: Record<string, MatcherSpec>): [string, Test][] {
   const checks: [string, Test][] = [];
   for (const [prop, spec] of Object.entries(where)) {
     for (const test of compileMatcher(spec)) checks.push([prop, test]);
   }
+  return checks;
+}
+
+/** The checks of `where` as one predicate over an event's props. */
+export function compileWhere(
+  where: Record<string, MatcherSpec>,
+): (props: Record<string, PropValue>) => boolean {
+  const checks = compileChecks(where);
   if (checks.length === 0) return () => true;
   return (props) => {
     for (const [prop, test] of checks) {

@@ -2,7 +2,7 @@ import { LeadScorerError } from '@leadscorer/errors';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { parseDuration } from './duration.ts';
-import { compileWhere } from './matchers.ts';
+import { compileChecks, compileWhere, type Test } from './matchers.ts';
 import {
   type ConditionSpec,
   crossIssues,
@@ -11,6 +11,7 @@ import {
   ModelFileSchema,
 } from './model-schema.ts';
 import { anyOf } from './safe-regex.ts';
+import { type Layout, layoutFor } from './state.ts';
 import type { EventType, PropValue } from './types.ts';
 
 /** A validated, compiled model: what every engine function takes. Treat as read-only. */
@@ -23,11 +24,20 @@ export interface Model {
   ruleById: ReadonlyMap<string, Rule>;
   /** Rules by event type, in file order: evaluateEvent only looks at these. */
   rulesByType: Readonly<Record<EventType, Rule[]>>;
+  /** Per event type, the names of the properties its rules test, each once. */
+  propsByType: Readonly<Record<EventType, string[]>>;
   /** Lowest first; `disqualified` is outside it. */
   ladder: Stage[];
   dedupeWindow: number;
   bantMinPassed: number;
   machine: { emailMinMsAfterDelivery: number; emailProxyAgents?: RegExp; webBotAgents?: RegExp };
+  /** Where each part of a lead's state lives in its list of numbers (state.ts). */
+  layout: Layout;
+  /**
+   * Every score threshold of the ladder as parallel lists (dimension index, threshold, margin
+   * 1e-7 * max(1, |threshold|)), for stage.ts's `nearThreshold`.
+   */
+  thresholds: { dim: Int32Array; gte: Float64Array; margin: Float64Array };
 }
 
 export interface Dimension {
@@ -44,6 +54,12 @@ export interface Rule {
   description: string;
   type: EventType;
   matches: (props: Record<string, PropValue>) => boolean;
+  /**
+   * The same checks for evaluateEvent's fast path: check i tests the value of the property at
+   * `checkProps[i]` in the rule's event type's `Model.propsByType` list.
+   */
+  checkProps: Int32Array;
+  checkTests: Test[];
   /** Undefined for rules that only raise a signal or disqualify. */
   dimension?: Dimension;
   points: number;
@@ -56,7 +72,8 @@ export interface Rule {
 
 export type Condition =
   | { kind: 'score'; dimension: Dimension; gte: number }
-  | { kind: 'signal'; signal: string; withinMs: number }
+  /** `at`: the signal's slot in the state's numbers (the model's layout). */
+  | { kind: 'signal'; signal: string; withinMs: number; at: number }
   | { kind: 'salesQualified' };
 
 export interface Stage {
@@ -164,31 +181,56 @@ export function compileModel(file: ModelFile): Model {
   }));
   const dimByName = new Map(dimensions.map((d) => [d.name, d]));
   // Every rule has every field (undefined when not set): one object shape keeps the hot loops monomorphic.
-  const rules: Rule[] = file.rules.map((r, index) => ({
-    id: r.id,
-    index,
-    description: r.description,
-    type: r.when.type as EventType,
-    matches: compileWhere(r.when.where ?? {}),
-    dimension: r.dimension === undefined ? undefined : dimByName.get(r.dimension)!,
-    points: r.points ?? 0,
-    fit: r.when.type === 'profile' && r.dimension !== undefined,
-    cap: r.cap ? { hits: r.cap.hits, windowMs: parseDuration(r.cap.window)! } : undefined,
-    signal: r.signal,
-    disqualify: r.disqualify ?? false,
-  }));
+  const propsByType = { web: [], email: [], trial: [], profile: [], sales: [] } as Record<
+    EventType,
+    string[]
+  >;
+  const rules: Rule[] = file.rules.map((r, index) => {
+    const type = r.when.type as EventType;
+    const checks = compileChecks(r.when.where ?? {});
+    const names = propsByType[type];
+    for (const [prop] of checks) if (!names.includes(prop)) names.push(prop);
+    return {
+      id: r.id,
+      index,
+      description: r.description,
+      type,
+      matches: compileWhere(r.when.where ?? {}),
+      checkProps: Int32Array.from(checks, ([prop]) => names.indexOf(prop)),
+      checkTests: checks.map(([, test]) => test),
+      dimension: r.dimension === undefined ? undefined : dimByName.get(r.dimension)!,
+      points: r.points ?? 0,
+      fit: r.when.type === 'profile' && r.dimension !== undefined,
+      cap: r.cap ? { hits: r.cap.hits, windowMs: parseDuration(r.cap.window)! } : undefined,
+      signal: r.signal,
+      disqualify: r.disqualify ?? false,
+    };
+  });
   const rulesByType = { web: [], email: [], trial: [], profile: [], sales: [] } as Record<EventType, Rule[]>;
   for (const r of rules) rulesByType[r.type].push(r);
+  const layout = layoutFor(dimensions, rules, file.dedupe.window);
   const condition = (c: ConditionSpec): Condition =>
     'score' in c
       ? { kind: 'score', dimension: dimByName.get(c.score)!, gte: c.gte }
       : 'signal' in c
-        ? { kind: 'signal', signal: c.signal, withinMs: parseDuration(c.within)! }
+        ? {
+            kind: 'signal',
+            signal: c.signal,
+            withinMs: parseDuration(c.within)!,
+            // The file check guarantees a rule raises every signal a stage names.
+            at: layout.signalAt.get(c.signal)!,
+          }
         : { kind: 'salesQualified' };
   const ladder: Stage[] = file.stages.map((s, index) => {
     const enter = (s.enter ?? []).map(condition);
     return { name: s.name, index, enter, stay: s.stay ? s.stay.map(condition) : enter };
   });
+  const scored = ladder.flatMap((s) => [...s.enter, ...s.stay]).filter((c) => c.kind === 'score');
+  const thresholds = {
+    dim: Int32Array.from(scored, (c) => c.dimension.index),
+    gte: Float64Array.from(scored, (c) => c.gte),
+    margin: Float64Array.from(scored, (c) => 1e-7 * Math.max(1, Math.abs(c.gte))),
+  };
   const ma = file.machineActivity;
   return {
     version: file.version,
@@ -196,6 +238,7 @@ export function compileModel(file: ModelFile): Model {
     rules,
     ruleById: new Map(rules.map((r) => [r.id, r])),
     rulesByType,
+    propsByType,
     ladder,
     dedupeWindow: file.dedupe.window,
     bantMinPassed: file.sales.bantMinPassed,
@@ -204,6 +247,8 @@ export function compileModel(file: ModelFile): Model {
       ...optional('emailProxyAgents', anyOf(ma.emailProxyAgents)),
       ...optional('webBotAgents', anyOf(ma.webBotAgents)),
     },
+    layout,
+    thresholds,
   };
 }
 

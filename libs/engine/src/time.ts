@@ -7,8 +7,10 @@ import {
   ladderIndex,
   nextStage,
   scoreRecord,
+  signalTime,
 } from './stage.ts';
-import type { LeadState, StageCause, StageTransition } from './types.ts';
+import { bind, copyState, type LeadState } from './state.ts';
+import type { StageCause, StageTransition } from './types.ts';
 
 /**
  * Time-driven changes. With no new events only decay and signal expiry change anything, and both
@@ -23,7 +25,8 @@ import type { LeadState, StageCause, StageTransition } from './types.ts';
  * a stage other than `state.stage`, or null if time alone never changes it. Returns `now` when
  * the stored stage is already stale.
  */
-export function nextChangeAt(state: LeadState, now: number, model: Model): number | null {
+export function nextChangeAt(given: LeadState, now: number, model: Model): number | null {
+  const state = bind(given, model);
   const scores = dimensionScores(state, now, model);
   if (nextStage(state, scores, now, model) !== state.stage) return now;
   if (state.stage === DISQUALIFIED) return null; // only events leave it
@@ -50,8 +53,8 @@ export function nextChangeAt(state: LeadState, now: number, model: Model): numbe
 /** When condition c, evaluated at `now`, next changes truth by time alone (>= now), if ever. */
 function flipTime(c: Condition, scores: number[], state: LeadState, now: number): number | undefined {
   if (c.kind === 'signal') {
-    const seen = state.sig?.[c.signal];
-    return seen !== undefined && now - seen <= c.withinMs ? seen + c.withinMs : undefined;
+    const seen = signalTime(c, state);
+    return now - seen <= c.withinMs ? seen + c.withinMs : undefined; // false for NaN: never seen
   }
   if (c.kind !== 'score' || c.dimension.halfLifeMs === null) return undefined;
   const s = scores[c.dimension.index]!;
@@ -67,14 +70,17 @@ function flipTime(c: Condition, scores: number[], state: LeadState, now: number)
  * time nextChangeAt predicted. The transition's eventTime is when the deciding condition crossed.
  */
 export function advanceTo(
-  state: LeadState,
+  given: LeadState,
   now: number,
   model: Model,
 ): { state: LeadState; transition?: StageTransition } {
+  const state = bind(given, model);
   const scores = dimensionScores(state, now, model);
   const to = nextStage(state, scores, now, model);
-  if (to === state.stage) return { state };
-  const next = { ...state, stage: to, seq: state.seq + 1 };
+  if (to === state.stage) return { state: given };
+  const next = copyState(state);
+  next.stage = to;
+  next.seq = state.seq + 1;
   const { cause, at } = timeCause(state, to, scores, now, model);
   const transition: StageTransition = {
     from: state.stage,
@@ -118,8 +124,8 @@ function timeCause(
 /** The first whole millisecond at which a failing condition failed, or now if unknown. */
 function crossedAt(c: Condition, scores: number[], state: LeadState, now: number): number {
   if (c.kind === 'signal') {
-    const seen = state.sig?.[c.signal];
-    return seen === undefined ? now : Math.min(now, Math.floor(seen + c.withinMs) + 1);
+    const seen = signalTime(c, state);
+    return Number.isNaN(seen) ? now : Math.min(now, Math.floor(seen + c.withinMs) + 1);
   }
   if (c.kind === 'score' && c.dimension.halfLifeMs !== null) {
     const s = scores[c.dimension.index]!;

@@ -4,6 +4,10 @@
  * port, so field names are short and values are plain numbers, strings and small arrays.
  */
 
+import type { LeadState } from './state.ts';
+
+export type { LeadState };
+
 export type EventType = 'web' | 'email' | 'trial' | 'profile' | 'sales';
 export const EVENT_TYPES: readonly EventType[] = ['web', 'email', 'trial', 'profile', 'sales'];
 
@@ -52,21 +56,19 @@ export interface EventEffect {
 }
 
 /**
- * Per-lead state. Bounded: one entry per rule, per capped rule at most `cap.hits` times, one per
- * signal name, `dedupe.window` hashes. Empty lists and maps are left out rather than stored empty
- * (Lua's cjson cannot tell an empty array from an empty object). Per-rule data is kept in
- * parallel lists (ids, then numbers) rather than in maps keyed by rule id or lists of tuples:
- * with thousands of leads in memory that is what keeps an event's work in a few cache lines.
- * See docs/model.md, "State layout".
+ * The per-lead state in its documented, model-independent form, keyed by rule ids: what
+ * `stateView` returns, `stateFromView` reads, the Redis codec produces and tests compare. The
+ * engine itself works on `LeadState` (state.ts), the same content packed into one list of numbers.
+ * Empty lists and maps are left out rather than stored empty. See docs/model.md, "State layout".
  */
-export interface LeadState {
+export interface LeadStateView {
   /** Current stage name (a ladder stage or 'disqualified'). */
   stage: string;
   /** Number of stage transitions so far; the next transition carries seq + 1. */
   seq: number;
   /** Dedupe ring: concatenated 8-char hashes of the last applied event ids, oldest first. */
   ring: string;
-  /** Ids of the decaying rules that have scored, in first-scored order. */
+  /** Ids of the decaying rules that have scored. */
   ci?: string[];
   /** Contribution of ci[i]: value v at index 2i, its reference time t (ms) at 2i + 1. */
   cv?: number[];

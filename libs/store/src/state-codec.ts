@@ -1,4 +1,11 @@
-import type { LeadState, Model, StageCause } from '@leadscorer/engine';
+import {
+  type LeadState,
+  type LeadStateView,
+  type Model,
+  type StageCause,
+  stateFromView,
+  stateView,
+} from '@leadscorer/engine';
 import { decode } from '@msgpack/msgpack';
 
 /**
@@ -7,9 +14,9 @@ import { decode } from '@msgpack/msgpack';
  * the full layout) is compact because it is most of Redis's memory per lead: MessagePack of
  * flat lists of small integers, rules named by their 1-based position in the model, times as
  * distances from one base time, contribution values in millionths, the dedupe ring as raw
- * bytes. The engine keeps
- * parallel lists of ids (fast in V8); both hold the same numbers. Lists come out in model rule
- * order.
+ * bytes. It is read into the engine's view (`LeadStateView`, keyed by rule ids) and laid out for
+ * the given model; both hold the same numbers, and rules the model no longer has are kept aside
+ * (`LeadState.foreign`), as in Redis.
  */
 export interface StoredLead {
   state: LeadState;
@@ -74,7 +81,7 @@ export function decodeStoredLead(
   if (format !== 2) throw new Error(`lead state in unknown format ${String(format)}`);
   const b = Number(base) * 1000;
   const at = (dt: unknown): number => b - Number(dt);
-  const state: LeadState = { stage: text(stage), seq: Number(seq), ring: ringHex(ring) };
+  const state: LeadStateView = { stage: text(stage), seq: Number(seq), ring: ringHex(ring) };
   const c = list(cs).map(Number);
   if (c.length > 0) {
     state.ci = [];
@@ -113,7 +120,7 @@ export function decodeStoredLead(
   }
   const sa = list(sas);
   if (sa.length > 0) {
-    const kind = text(sa[0]) as NonNullable<LeadState['sales']>['k'];
+    const kind = text(sa[0]) as NonNullable<LeadStateView['sales']>['k'];
     state.sales = { k: kind, t: at(sa[1]), h: ringHex(sa[2]), b: sa[3] === 1 };
   }
   if (typeof dq === 'number') state.dq = at(dq);
@@ -133,15 +140,15 @@ export function decodeStoredLead(
       at: decided,
     });
   }
-  return { state, offsets: map<number>(offsets), history };
+  return { state: stateFromView(state, model), offsets: map<number>(offsets), history };
 }
 
 /** Contributions and cap windows keyed by rule id: the order-free view tests compare. */
-export function normalizeState(state: LeadState): Omit<LeadState, 'ci' | 'cv' | 'ki' | 'kw'> & {
+export function normalizeState(state: LeadState): Omit<LeadStateView, 'ci' | 'cv' | 'ki' | 'kw'> & {
   c: Record<string, [number, number]>;
   caps: Record<string, number[]>;
 } {
-  const { ci, cv, ki, kw, ...rest } = state;
+  const { ci, cv, ki, kw, ...rest } = stateView(state);
   const c: Record<string, [number, number]> = {};
   ci?.forEach((id, i) => {
     c[id] = [cv![2 * i]!, cv![2 * i + 1]!];

@@ -1,0 +1,414 @@
+import type { Dimension, Model, Rule } from './model.ts';
+import type { LeadStateView, SalesKind } from './types.ts';
+
+/**
+ * The per-lead state as the engine keeps it in memory: every number in one flat list laid out by
+ * the model, so that applying an event reads and writes a few neighbouring slots of one array
+ * instead of walking half a dozen small lists and objects per lead. With thousands of leads in
+ * memory that is the difference between a handful of cache misses per event and twenty (see
+ * docs/model.md, "Performance").
+ *
+ * The layout belongs to the model (rule order, caps, signal names, dedupe window). A state meeting
+ * a model with another layout is converted once through its view (`rebase`); parts the new model
+ * has no place for (rules it dropped, a cap it removed) are carried along untouched in `foreign`,
+ * count nothing, and come back in the view, as the Redis store keeps them too.
+ *
+ * `LeadStateView` (`stateView`, `stateFromView`) is the documented, model-independent form keyed
+ * by rule ids: what tests compare, the Redis codec produces, and JSON shows.
+ */
+export interface LeadState {
+  /** Current stage name (a ladder stage or 'disqualified'). */
+  stage: string;
+  /** Number of stage transitions so far; the next transition carries seq + 1. */
+  seq: number;
+  /** Every number of the state, at the offsets `layout` gives. Never shared with another state. */
+  n: number[];
+  layout: Layout;
+  /** Ids of the fit rules the latest profile matched (replaced, never changed in place). */
+  fitRules: string[] | undefined;
+  /** Positions in the layout's model of those of `fitRules` that are fit rules there. */
+  fitIndex: number[] | undefined;
+  /** What the layout has no place for: kept, never counted. */
+  foreign: Foreign | undefined;
+}
+
+export type Foreign = Pick<LeadStateView, 'ci' | 'cv' | 'ki' | 'kw' | 'sig'>;
+
+/**
+ * Offsets into `LeadState.n`. Slot contents:
+ * - ring: [count, next, hash_0 .. hash_{W-1}], a circular buffer of 32-bit event hashes;
+ * - per decaying dimension: its running total [S, T] (see `runningScores` in stage.ts);
+ * - sales: [kind code, t, h, bant passed]; dq: [t]; fit: [t, h], t NaN without a profile;
+ * - per signal name: latest time, NaN if never seen;
+ * - per decaying rule (model order): [v, t], t NaN while the rule has not scored, followed for a
+ *   capped rule by its cap window [w, count, hit_1 .. hit_N], count 0 while it has no window.
+ */
+export interface Layout {
+  /** Identifies the layout: models with equal keys share one Layout object. */
+  key: string;
+  /** Rule ids in model order: what the per-rule offsets below are indexed by. */
+  ruleIds: readonly string[];
+  window: number;
+  /**
+   * Per dimension index: offset of its running total [S, T] (S the sum of its contributions at
+   * reference time T, T NaN while it has none), or -1 when the dimension does not decay.
+   */
+  totalAt: Int32Array;
+  /** Per dimension index: its half-life (ms), 0 when it does not decay. */
+  totalHalfLife: Float64Array;
+  /** Per rule index: offset of [v, t], or -1 when the rule keeps no contribution. */
+  valueAt: Int32Array;
+  /** Per rule index: offset of [w, count, hits...], or -1 when the rule has no cap. */
+  capAt: Int32Array;
+  capHits: Int32Array;
+  /** Decaying rules in model order, as parallel lists: value offset, dimension index, half-life. */
+  decaying: { at: Int32Array; dim: Int32Array; halfLife: Float64Array };
+  signals: readonly string[];
+  signalAt: ReadonlyMap<string, number>;
+  fitAt: number;
+  salesAt: number;
+  dqAt: number;
+  /** A fresh state's numbers: copied, never written. */
+  template: readonly number[];
+}
+
+export const RING_AT = 0;
+const RING_ENTRIES = 2;
+const SALES_KINDS: readonly (SalesKind | undefined)[] = [undefined, 'accepted', 'rejected', 'reopened'];
+const SALES_CODE: Readonly<Record<SalesKind, number>> = { accepted: 1, rejected: 2, reopened: 3 };
+
+const layouts = new Map<string, Layout>();
+
+/**
+ * The layout of a compiled model; the same object for every model with the same key. The slots
+ * every event reads (ring, running totals, verdict, signals) come first, in two or three cache
+ * lines; the per-rule slots after them are touched only for the rules an event hits.
+ */
+export function layoutFor(dimensions: readonly Dimension[], rules: readonly Rule[], window: number): Layout {
+  const signals: string[] = [];
+  for (const r of rules) if (r.signal && !signals.includes(r.signal)) signals.push(r.signal);
+  const parts = rules.map(
+    (r) => `${r.id}:${r.dimension?.index ?? ''}:${keepsValue(r) ? 'v' : ''}${capOf(r) ?? ''}`,
+  );
+  const dims = dimensions.map((d) => (d.halfLifeMs ? 'd' : 'f'));
+  const key = `${window}|${dims.join('')}|${parts.join(',')}|${signals.join(',')}`;
+  const known = layouts.get(key);
+  if (known) return known;
+
+  const template: number[] = [0, 0];
+  for (let i = 0; i < window; i++) template.push(0);
+  const totalAt = new Int32Array(dimensions.length).fill(-1);
+  for (const d of dimensions) {
+    if (!d.halfLifeMs) continue;
+    totalAt[d.index] = template.length;
+    template.push(0, Number.NaN);
+  }
+  const salesAt = template.length;
+  template.push(0, Number.NaN, 0, 0);
+  const dqAt = template.length;
+  template.push(Number.NaN);
+  const fitAt = template.length;
+  template.push(Number.NaN, 0);
+  const signalAt = new Map<string, number>();
+  for (const s of signals) {
+    signalAt.set(s, template.length);
+    template.push(Number.NaN);
+  }
+  const valueAt = new Int32Array(rules.length).fill(-1);
+  const capAt = new Int32Array(rules.length).fill(-1);
+  const capHits = new Int32Array(rules.length);
+  const at: number[] = [];
+  const dim: number[] = [];
+  const halfLife: number[] = [];
+  for (const r of rules) {
+    if (!keepsValue(r)) continue;
+    valueAt[r.index] = template.length;
+    at.push(template.length);
+    dim.push(r.dimension!.index);
+    halfLife.push(r.dimension!.halfLifeMs!);
+    template.push(0, Number.NaN);
+    // The cap window right after the contribution: a hit touches one stretch of the list.
+    const hits = capOf(r);
+    if (hits === undefined) continue;
+    capAt[r.index] = template.length;
+    capHits[r.index] = hits;
+    template.push(0, 0);
+    for (let i = 0; i < hits; i++) template.push(0);
+  }
+  // Pushing a NaN made the list a list of doubles: slice() keeps that, so every copy is one
+  // flat block of 8-byte numbers.
+  const layout: Layout = {
+    key,
+    ruleIds: rules.map((r) => r.id),
+    window,
+    totalAt,
+    totalHalfLife: Float64Array.from(dimensions, (d) => d.halfLifeMs ?? 0),
+    valueAt,
+    capAt,
+    capHits,
+    decaying: { at: Int32Array.from(at), dim: Int32Array.from(dim), halfLife: Float64Array.from(halfLife) },
+    signals,
+    signalAt,
+    fitAt,
+    salesAt,
+    dqAt,
+    template,
+  };
+  layouts.set(key, layout);
+  return layout;
+}
+
+/** Rules whose points decay keep a contribution; fit rules are replaced, not added. */
+function keepsValue(r: Rule): boolean {
+  return !r.fit && r.dimension !== undefined && r.dimension.halfLifeMs !== null && r.dimension.halfLifeMs > 0;
+}
+
+function capOf(r: Rule): number | undefined {
+  return keepsValue(r) && r.cap ? r.cap.hits : undefined;
+}
+
+export function newState(model: Model): LeadState {
+  const layout = model.layout;
+  return state(model.ladder[0]!.name, 0, layout.template.slice(), layout, undefined, undefined, undefined);
+}
+
+/** Every state is built here, with all fields in one order: one object shape for the hot paths. */
+function state(
+  stage: string,
+  seq: number,
+  n: number[],
+  layout: Layout,
+  fitRules: string[] | undefined,
+  fitIndex: number[] | undefined,
+  foreign: Foreign | undefined,
+): LeadState {
+  return { stage, seq, n, layout, fitRules, fitIndex, foreign };
+}
+
+export function copyState(s: LeadState): LeadState {
+  return state(s.stage, s.seq, s.n.slice(), s.layout, s.fitRules, s.fitIndex, s.foreign);
+}
+
+/** The state laid out for `model`: itself when it already is, else converted through its view. */
+export function bind(s: LeadState, model: Model): LeadState {
+  return s.layout === model.layout ? s : stateFromView(stateView(s), model);
+}
+
+/** Positions of the fit rules among `ids` in the model. */
+export function fitIndexOf(ids: readonly string[] | undefined, model: Model): number[] | undefined {
+  if (ids === undefined) return undefined;
+  const out: number[] = [];
+  for (const id of ids) {
+    const rule = model.ruleById.get(id);
+    if (rule?.fit && rule.dimension) out.push(rule.index);
+  }
+  return out;
+}
+
+/**
+ * Recomputes every running total from the contributions: S at T = the latest contribution time
+ * of the dimension, summed in model rule order. For a state read from its view, and to clear the
+ * totals' accumulated rounding whenever the exact sums were needed anyway.
+ */
+export function syncTotals(n: number[], layout: Layout): void {
+  const { at, dim, halfLife } = layout.decaying;
+  for (const total of layout.totalAt) {
+    if (total < 0) continue;
+    n[total] = 0;
+    n[total + 1] = Number.NaN;
+  }
+  for (let i = 0; i < at.length; i++) {
+    const total = layout.totalAt[dim[i]!]!;
+    const t = n[at[i]! + 1]!;
+    if (!Number.isNaN(t) && !(n[total + 1]! >= t)) n[total + 1] = t;
+  }
+  for (let i = 0; i < at.length; i++) {
+    const total = layout.totalAt[dim[i]!]!;
+    const t = n[at[i]! + 1]!;
+    if (!Number.isNaN(t)) n[total] = n[total]! + n[at[i]!]! * 2 ** (-(n[total + 1]! - t) / halfLife[i]!);
+  }
+}
+
+// ---- the ring ----
+
+/** Whether the 32-bit hash h is among the ring's entries. */
+export function ringHas(n: number[], h: number): boolean {
+  const count = n[RING_AT]!;
+  for (let i = 0; i < count; i++) if (n[RING_ENTRIES + i] === h) return true;
+  return false;
+}
+
+/** Appends h, overwriting the oldest entry once the ring is full. */
+export function ringPush(n: number[], window: number, h: number): void {
+  const next = n[RING_AT + 1]!;
+  n[RING_ENTRIES + next] = h;
+  n[RING_AT + 1] = next + 1 === window ? 0 : next + 1;
+  if (n[RING_AT]! < window) n[RING_AT] = n[RING_AT]! + 1;
+}
+
+/** An 8-hex-character event hash (`eventHash`) as the unsigned 32-bit number the state keeps. */
+export function hashNumber(hex: string): number {
+  // By hand: Number.parseInt costs several times these eight steps.
+  let h = 0;
+  for (let i = 0; i < 8; i++) {
+    const c = hex.charCodeAt(i) | 0x20; // '0'-'9' are unchanged, 'A'-'F' become 'a'-'f'
+    h = h * 16 + (c <= 0x39 ? c - 0x30 : c - 0x57);
+  }
+  return h;
+}
+
+export function hashHex(h: number): string {
+  return h.toString(16).padStart(8, '0');
+}
+
+export function salesKind(code: number): SalesKind | undefined {
+  return SALES_KINDS[code];
+}
+
+// ---- the view ----
+
+/**
+ * The state keyed by rule ids and signal names, in the documented JSON form (docs/model.md,
+ * "State layout"). Contributions and cap windows are listed in model order, then foreign ones.
+ */
+export function stateView(s: LeadState): LeadStateView {
+  const { n, layout } = s;
+  const view: LeadStateView = { stage: s.stage, seq: s.seq, ring: ringView(n, layout.window) };
+  const ci: string[] = [];
+  const cv: number[] = [];
+  const ki: string[] = [];
+  const kw: number[][] = [];
+  for (let i = 0; i < layout.ruleIds.length; i++) {
+    const v = layout.valueAt[i]!;
+    if (v >= 0 && !Number.isNaN(n[v + 1]!)) {
+      ci.push(layout.ruleIds[i]!);
+      cv.push(n[v]!, n[v + 1]!);
+    }
+    const k = layout.capAt[i]!;
+    if (k >= 0 && n[k + 1]! > 0) {
+      ki.push(layout.ruleIds[i]!);
+      kw.push([n[k]!, ...n.slice(k + 2, k + 2 + n[k + 1]!)]);
+    }
+  }
+  const f = s.foreign;
+  if (f?.ci) ci.push(...f.ci);
+  if (f?.cv) cv.push(...f.cv);
+  if (f?.ki) ki.push(...f.ki);
+  if (f?.kw) kw.push(...f.kw.map((w) => w.slice()));
+  if (ci.length > 0) {
+    view.ci = ci;
+    view.cv = cv;
+  }
+  if (ki.length > 0) {
+    view.ki = ki;
+    view.kw = kw;
+  }
+  const sig: Record<string, number> = { ...f?.sig };
+  let signals = f?.sig !== undefined;
+  for (const [name, at] of layout.signalAt) {
+    if (Number.isNaN(n[at]!)) continue;
+    sig[name] = n[at]!;
+    signals = true;
+  }
+  if (signals) view.sig = sig;
+  const fit = layout.fitAt;
+  if (!Number.isNaN(n[fit]!)) {
+    view.fit = { t: n[fit]!, h: hashHex(n[fit + 1]!) };
+    if (s.fitRules && s.fitRules.length > 0) view.fit.r = s.fitRules.slice();
+  }
+  const sa = layout.salesAt;
+  const kind = salesKind(n[sa]!);
+  if (kind) view.sales = { k: kind, t: n[sa + 1]!, h: hashHex(n[sa + 2]!), b: n[sa + 3] === 1 };
+  if (!Number.isNaN(n[layout.dqAt]!)) view.dq = n[layout.dqAt]!;
+  return view;
+}
+
+function ringView(n: number[], window: number): string {
+  const count = n[RING_AT]!;
+  const start = count < window ? 0 : n[RING_AT + 1]!;
+  let out = '';
+  for (let i = 0; i < count; i++) out += hashHex(n[RING_ENTRIES + ((start + i) % window)]!);
+  return out;
+}
+
+/**
+ * A state laid out for `model` from its view. Contributions, cap windows and signals the model has
+ * no place for go to `foreign`; a stored cap window with more hits than the model's cap keeps its
+ * earliest hits; a ring longer than the model's dedupe window keeps its newest entries.
+ */
+export function stateFromView(view: LeadStateView, model: Model): LeadState {
+  const layout = model.layout;
+  const n = layout.template.slice();
+  const hashes = view.ring.match(/.{8}/g) ?? [];
+  for (const h of hashes.slice(-layout.window)) ringPush(n, layout.window, hashNumber(h));
+  const fci: string[] = [];
+  const fcv: number[] = [];
+  const fki: string[] = [];
+  const fkw: number[][] = [];
+  const fsig: Record<string, number> = {};
+  const index = (id: string): number => model.ruleById.get(id)?.index ?? -1;
+  view.ci?.forEach((id, i) => {
+    const at = layout.valueAt[index(id)] ?? -1;
+    const v = view.cv![2 * i]!;
+    const t = view.cv![2 * i + 1]!;
+    if (at >= 0) {
+      n[at] = v;
+      n[at + 1] = t;
+    } else {
+      fci.push(id);
+      fcv.push(v, t);
+    }
+  });
+  view.ki?.forEach((id, i) => {
+    const w = view.kw![i]!;
+    const rule = index(id);
+    const at = layout.capAt[rule] ?? -1;
+    if (at < 0) {
+      fki.push(id);
+      fkw.push(w.slice());
+      return;
+    }
+    const hits = w.slice(1, 1 + layout.capHits[rule]!);
+    n[at] = w[0]!;
+    n[at + 1] = hits.length;
+    for (let j = 0; j < hits.length; j++) n[at + 2 + j] = hits[j]!;
+  });
+  for (const [name, t] of Object.entries(view.sig ?? {})) {
+    const at = layout.signalAt.get(name);
+    if (at === undefined) fsig[name] = t;
+    else n[at] = t;
+  }
+  if (view.fit) {
+    n[layout.fitAt] = view.fit.t;
+    n[layout.fitAt + 1] = hashNumber(view.fit.h);
+  }
+  if (view.sales) {
+    const sa = layout.salesAt;
+    n[sa] = SALES_CODE[view.sales.k];
+    n[sa + 1] = view.sales.t;
+    n[sa + 2] = hashNumber(view.sales.h);
+    n[sa + 3] = view.sales.b ? 1 : 0;
+  }
+  if (view.dq !== undefined) n[layout.dqAt] = view.dq;
+  syncTotals(n, layout);
+  const foreign: Foreign = {};
+  if (fci.length > 0) {
+    foreign.ci = fci;
+    foreign.cv = fcv;
+  }
+  if (fki.length > 0) {
+    foreign.ki = fki;
+    foreign.kw = fkw;
+  }
+  if (Object.keys(fsig).length > 0) foreign.sig = fsig;
+  const fitRules = view.fit?.r?.slice();
+  return state(
+    view.stage,
+    view.seq,
+    n,
+    layout,
+    fitRules,
+    fitIndexOf(fitRules, model),
+    Object.keys(foreign).length > 0 ? foreign : undefined,
+  );
+}
