@@ -189,7 +189,7 @@ console.log(
 );
 // In memory: one list of model.layout.template.length doubles, the same for every lead.
 console.log(
-  `state per lead, in memory: ${model.layout.template.length} numbers = ${model.layout.template.length * 8} bytes of list plus a 7-field object (fixed by the model)`,
+  `state per lead, in memory: ${model.layout.template.length} numbers = ${model.layout.template.length * 8} bytes of list plus a 6-field object (fixed by the model)`,
 );
 const stages = new Map<string, number>();
 for (const s of states) stages.set(s.stage, (stages.get(s.stage) ?? 0) + 1);

@@ -14,13 +14,13 @@ import {
 import {
   bind,
   copyState,
-  fitIndexOf,
   hashNumber,
   type LeadState,
   newState,
   ringHas,
   ringPush,
   salesKind,
+  setFitRules,
   syncTotals,
 } from './state.ts';
 import type { ApplyResult, EventEffect, ScoringEvent, StageCause } from './types.ts';
@@ -111,7 +111,7 @@ export function applyEffect(
     n[fit] = te;
     n[fit + 1] = h;
     next.fitRules = effect.fit.length > 0 ? effect.fit.slice() : undefined;
-    next.fitIndex = fitIndexOf(next.fitRules, model);
+    setFitRules(n, layout, effect.fit, model);
   }
   const sa = layout.salesAt;
   if (effect.sales && (n[sa] === 0 || newer(te, h, n[sa + 1]!, n[sa + 2]!))) {

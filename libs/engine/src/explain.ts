@@ -42,8 +42,9 @@ export function explain(given: LeadState, now: number, model: Model): Explanatio
   }
   contributions.sort((a, b) => Math.abs(b.value) - Math.abs(a.value));
   const fit: Explanation['fit'] = [];
-  for (const i of state.fitIndex ?? []) {
-    const rule = model.rules[i]!;
+  const at = layout.fitAt + 2;
+  for (let i = 1; i <= n[at]!; i++) {
+    const rule = model.rules[n[at + i]!]!;
     fit.push({
       ruleId: rule.id,
       dimension: rule.dimension!.name,

@@ -79,10 +79,11 @@ export function nearThreshold(scores: number[], model: Model): boolean {
 }
 
 function addFit(scores: number[], s: LeadState, model: Model): void {
-  const fit = s.fitIndex;
-  if (fit === undefined) return;
-  for (let i = 0; i < fit.length; i++) {
-    const rule = model.rules[fit[i]!]!;
+  const n = s.n;
+  const at = s.layout.fitAt + 2;
+  const count = n[at]!;
+  for (let i = 1; i <= count; i++) {
+    const rule = model.rules[n[at + i]!]!;
     scores[rule.dimension!.index]! += rule.points;
   }
 }

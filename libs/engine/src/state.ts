@@ -24,10 +24,11 @@ export interface LeadState {
   /** Every number of the state, at the offsets `layout` gives. Never shared with another state. */
   n: number[];
   layout: Layout;
-  /** Ids of the fit rules the latest profile matched (replaced, never changed in place). */
+  /**
+   * Ids of the fit rules the latest profile matched (replaced, never changed in place), for the
+   * view; scoring reads their model positions from `n`.
+   */
   fitRules: string[] | undefined;
-  /** Positions in the layout's model of those of `fitRules` that are fit rules there. */
-  fitIndex: number[] | undefined;
   /** What the layout has no place for: kept, never counted. */
   foreign: Foreign | undefined;
 }
@@ -38,8 +39,10 @@ export type Foreign = Pick<LeadStateView, 'ci' | 'cv' | 'ki' | 'kw' | 'sig'>;
  * Offsets into `LeadState.n`. Slot contents:
  * - ring: [count, next, hash_0 .. hash_{W-1}], a circular buffer of 32-bit event hashes;
  * - per decaying dimension: its running total [S, T] (see `runningScores` in stage.ts);
- * - sales: [kind code, t, h, bant passed]; dq: [t]; fit: [t, h], t NaN without a profile;
+ * - sales: [kind code, t, h, bant passed]; dq: [t];
  * - per signal name: latest time, NaN if never seen;
+ * - fit: [t, h, count, rule index_1 .. rule index_count] (room for every fit rule of the model),
+ *   t NaN without a profile: the model positions of the fit rules the latest profile matched;
  * - per decaying rule (model order): [v, t], t NaN while the rule has not scored, followed for a
  *   capped rule by its cap window [w, count, hit_1 .. hit_N], count 0 while it has no window.
  */
@@ -88,7 +91,8 @@ export function layoutFor(dimensions: readonly Dimension[], rules: readonly Rule
   const signals: string[] = [];
   for (const r of rules) if (r.signal && !signals.includes(r.signal)) signals.push(r.signal);
   const parts = rules.map(
-    (r) => `${r.id}:${r.dimension?.index ?? ''}:${keepsValue(r) ? 'v' : ''}${capOf(r) ?? ''}`,
+    (r) =>
+      `${r.id}:${r.dimension?.index ?? ''}:${r.fit ? 'f' : ''}${keepsValue(r) ? 'v' : ''}${capOf(r) ?? ''}`,
   );
   const dims = dimensions.map((d) => (d.halfLifeMs ? 'd' : 'f'));
   const key = `${window}|${dims.join('')}|${parts.join(',')}|${signals.join(',')}`;
@@ -107,13 +111,15 @@ export function layoutFor(dimensions: readonly Dimension[], rules: readonly Rule
   template.push(0, Number.NaN, 0, 0);
   const dqAt = template.length;
   template.push(Number.NaN);
-  const fitAt = template.length;
-  template.push(Number.NaN, 0);
   const signalAt = new Map<string, number>();
   for (const s of signals) {
     signalAt.set(s, template.length);
     template.push(Number.NaN);
   }
+  const fitAt = template.length;
+  const fitRules = rules.filter((r) => r.fit && r.dimension).length;
+  template.push(Number.NaN, 0, 0);
+  for (let i = 0; i < fitRules; i++) template.push(0);
   const valueAt = new Int32Array(rules.length).fill(-1);
   const capAt = new Int32Array(rules.length).fill(-1);
   const capHits = new Int32Array(rules.length);
@@ -169,7 +175,7 @@ function capOf(r: Rule): number | undefined {
 
 export function newState(model: Model): LeadState {
   const layout = model.layout;
-  return state(model.ladder[0]!.name, 0, layout.template.slice(), layout, undefined, undefined, undefined);
+  return state(model.ladder[0]!.name, 0, layout.template.slice(), layout, undefined, undefined);
 }
 
 /** Every state is built here, with all fields in one order: one object shape for the hot paths. */
@@ -179,14 +185,13 @@ function state(
   n: number[],
   layout: Layout,
   fitRules: string[] | undefined,
-  fitIndex: number[] | undefined,
   foreign: Foreign | undefined,
 ): LeadState {
-  return { stage, seq, n, layout, fitRules, fitIndex, foreign };
+  return { stage, seq, n, layout, fitRules, foreign };
 }
 
 export function copyState(s: LeadState): LeadState {
-  return state(s.stage, s.seq, s.n.slice(), s.layout, s.fitRules, s.fitIndex, s.foreign);
+  return state(s.stage, s.seq, s.n.slice(), s.layout, s.fitRules, s.foreign);
 }
 
 /** The state laid out for `model`: itself when it already is, else converted through its view. */
@@ -194,15 +199,20 @@ export function bind(s: LeadState, model: Model): LeadState {
   return s.layout === model.layout ? s : stateFromView(stateView(s), model);
 }
 
-/** Positions of the fit rules among `ids` in the model. */
-export function fitIndexOf(ids: readonly string[] | undefined, model: Model): number[] | undefined {
-  if (ids === undefined) return undefined;
-  const out: number[] = [];
-  for (const id of ids) {
+/** Writes the model positions of the fit rules among `ids` (in their order) into the fit slots. */
+export function setFitRules(
+  n: number[],
+  layout: Layout,
+  ids: readonly string[] | undefined,
+  model: Model,
+): void {
+  const at = layout.fitAt + 2;
+  let count = 0;
+  for (const id of ids ?? []) {
     const rule = model.ruleById.get(id);
-    if (rule?.fit && rule.dimension) out.push(rule.index);
+    if (rule?.fit && rule.dimension) n[at + 1 + count++] = rule.index;
   }
-  return out;
+  n[at] = count;
 }
 
 /**
@@ -381,6 +391,7 @@ export function stateFromView(view: LeadStateView, model: Model): LeadState {
   if (view.fit) {
     n[layout.fitAt] = view.fit.t;
     n[layout.fitAt + 1] = hashNumber(view.fit.h);
+    setFitRules(n, layout, view.fit.r, model);
   }
   if (view.sales) {
     const sa = layout.salesAt;
@@ -408,7 +419,6 @@ export function stateFromView(view: LeadStateView, model: Model): LeadState {
     n,
     layout,
     fitRules,
-    fitIndexOf(fitRules, model),
     Object.keys(foreign).length > 0 ? foreign : undefined,
   );
 }
