@@ -56,7 +56,8 @@ function holds(rule: Rule, values: (PropValue | undefined)[]): boolean {
 
 /**
  * Every effect has every field, in one order (undefined when not set): one object shape for the
- * code that reads them. JSON leaves the undefined ones out, so the Lua script sees no difference.
+ * code that reads them. JSON leaves the undefined ones out: the script argument is byte for byte
+ * what it was when absent fields were left off.
  */
 function effect(
   event: ScoringEvent,
@@ -74,8 +75,8 @@ function effect(
     eventTime: event.eventTime,
     filtered,
     hits,
-    fit,
     signals,
+    fit,
     disqualify,
     sales,
   };

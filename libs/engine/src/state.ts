@@ -305,14 +305,7 @@ export function stateView(s: LeadState): LeadStateView {
   if (f?.cv) cv.push(...f.cv);
   if (f?.ki) ki.push(...f.ki);
   if (f?.kw) kw.push(...f.kw.map((w) => w.slice()));
-  if (ci.length > 0) {
-    view.ci = ci;
-    view.cv = cv;
-  }
-  if (ki.length > 0) {
-    view.ki = ki;
-    view.kw = kw;
-  }
+  putRuleLists(view, ci, cv, ki, kw);
   const sig: Record<string, number> = { ...f?.sig };
   let signals = f?.sig !== undefined;
   for (const [name, at] of layout.signalAt) {
@@ -331,6 +324,18 @@ export function stateView(s: LeadState): LeadStateView {
   if (kind) view.sales = { k: kind, t: n[sa + 1]!, h: hashHex(n[sa + 2]!), b: n[sa + 3] === 1 };
   if (!Number.isNaN(n[layout.dqAt]!)) view.dq = n[layout.dqAt]!;
   return view;
+}
+
+/** Sets the contribution and cap window lists that are not empty: empty ones are left out. */
+function putRuleLists(into: Foreign, ci: string[], cv: number[], ki: string[], kw: number[][]): void {
+  if (ci.length > 0) {
+    into.ci = ci;
+    into.cv = cv;
+  }
+  if (ki.length > 0) {
+    into.ki = ki;
+    into.kw = kw;
+  }
 }
 
 function ringView(n: number[], window: number): string {
@@ -403,14 +408,7 @@ export function stateFromView(view: LeadStateView, model: Model): LeadState {
   if (view.dq !== undefined) n[layout.dqAt] = view.dq;
   syncTotals(n, layout);
   const foreign: Foreign = {};
-  if (fci.length > 0) {
-    foreign.ci = fci;
-    foreign.cv = fcv;
-  }
-  if (fki.length > 0) {
-    foreign.ki = fki;
-    foreign.kw = fkw;
-  }
+  putRuleLists(foreign, fci, fcv, fki, fkw);
   if (Object.keys(fsig).length > 0) foreign.sig = fsig;
   const fitRules = view.fit?.r?.slice();
   return state(
