@@ -52,6 +52,11 @@ describe('state view', () => {
     expect(back.stage).toBe(s.stage);
   });
 
+  it('is its view when stringified', () => {
+    const s = rich();
+    expect(JSON.parse(JSON.stringify(s))).toEqual(stateView(s));
+  });
+
   it('recomputes the running totals of a state read from its view', () => {
     const back = stateFromView(stateView(rich()), m);
     const exact = dimensionScores(back, T0 + 3 * DAY, m);

@@ -187,7 +187,37 @@ function state(
   fitRules: string[] | undefined,
   foreign: Foreign | undefined,
 ): LeadState {
-  return { stage, seq, n, layout, fitRules, foreign };
+  return new PackedLead(stage, seq, n, layout, fitRules, foreign);
+}
+
+/** A class only for `toJSON`: JSON.stringify of a state (a log line, a debug dump) gives its view. */
+class PackedLead implements LeadState {
+  stage: string;
+  seq: number;
+  n: number[];
+  layout: Layout;
+  fitRules: string[] | undefined;
+  foreign: Foreign | undefined;
+
+  constructor(
+    stage: string,
+    seq: number,
+    n: number[],
+    layout: Layout,
+    fitRules: string[] | undefined,
+    foreign: Foreign | undefined,
+  ) {
+    this.stage = stage;
+    this.seq = seq;
+    this.n = n;
+    this.layout = layout;
+    this.fitRules = fitRules;
+    this.foreign = foreign;
+  }
+
+  toJSON(): LeadStateView {
+    return stateView(this);
+  }
 }
 
 export function copyState(s: LeadState): LeadState {
