@@ -16,7 +16,7 @@ import type { LeadStateView, SalesKind } from './types.ts';
  * `LeadStateView` (`stateView`, `stateFromView`) is the documented, model-independent form keyed
  * by rule ids: what tests compare, the Redis codec produces, and JSON shows.
  */
-export interface LeadState {
+export class LeadState {
   /** Current stage name (a ladder stage or 'disqualified'). */
   stage: string;
   /** Number of stage transitions so far; the next transition carries seq + 1. */
@@ -31,6 +31,29 @@ export interface LeadState {
   fitRules: string[] | undefined;
   /** What the layout has no place for: kept, never counted. */
   foreign: Foreign | undefined;
+
+  /** Build states with newState, copyState or stateFromView. */
+  constructor(
+    stage: string,
+    seq: number,
+    n: number[],
+    layout: Layout,
+    fitRules: string[] | undefined,
+    foreign: Foreign | undefined,
+  ) {
+    // Every field, in one order: one object shape for the hot paths.
+    this.stage = stage;
+    this.seq = seq;
+    this.n = n;
+    this.layout = layout;
+    this.fitRules = fitRules;
+    this.foreign = foreign;
+  }
+
+  /** JSON.stringify of a state (a log line, a debug dump) gives its view. */
+  toJSON(): LeadStateView {
+    return stateView(this);
+  }
 }
 
 export type Foreign = Pick<LeadStateView, 'ci' | 'cv' | 'ki' | 'kw' | 'sig'>;
@@ -175,53 +198,11 @@ function capOf(r: Rule): number | undefined {
 
 export function newState(model: Model): LeadState {
   const layout = model.layout;
-  return state(model.ladder[0]!.name, 0, layout.template.slice(), layout, undefined, undefined);
-}
-
-/** Every state is built here, with all fields in one order: one object shape for the hot paths. */
-function state(
-  stage: string,
-  seq: number,
-  n: number[],
-  layout: Layout,
-  fitRules: string[] | undefined,
-  foreign: Foreign | undefined,
-): LeadState {
-  return new PackedLead(stage, seq, n, layout, fitRules, foreign);
-}
-
-/** A class only for `toJSON`: JSON.stringify of a state (a log line, a debug dump) gives its view. */
-class PackedLead implements LeadState {
-  stage: string;
-  seq: number;
-  n: number[];
-  layout: Layout;
-  fitRules: string[] | undefined;
-  foreign: Foreign | undefined;
-
-  constructor(
-    stage: string,
-    seq: number,
-    n: number[],
-    layout: Layout,
-    fitRules: string[] | undefined,
-    foreign: Foreign | undefined,
-  ) {
-    this.stage = stage;
-    this.seq = seq;
-    this.n = n;
-    this.layout = layout;
-    this.fitRules = fitRules;
-    this.foreign = foreign;
-  }
-
-  toJSON(): LeadStateView {
-    return stateView(this);
-  }
+  return new LeadState(model.ladder[0]!.name, 0, layout.template.slice(), layout, undefined, undefined);
 }
 
 export function copyState(s: LeadState): LeadState {
-  return state(s.stage, s.seq, s.n.slice(), s.layout, s.fitRules, s.foreign);
+  return new LeadState(s.stage, s.seq, s.n.slice(), s.layout, s.fitRules, s.foreign);
 }
 
 /** The state laid out for `model`: itself when it already is, else converted through its view. */
@@ -441,7 +422,7 @@ export function stateFromView(view: LeadStateView, model: Model): LeadState {
   putRuleLists(foreign, fci, fcv, fki, fkw);
   if (Object.keys(fsig).length > 0) foreign.sig = fsig;
   const fitRules = view.fit?.r?.slice();
-  return state(
+  return new LeadState(
     view.stage,
     view.seq,
     n,
