@@ -5,11 +5,11 @@ import type { LeadStateView, SalesKind } from './types.ts';
  * The per-lead state as the engine keeps it in memory: every number in one flat list laid out by
  * the model, so that applying an event reads and writes a few neighbouring slots of one array
  * instead of walking half a dozen small lists and objects per lead. With thousands of leads in
- * memory that is the difference between a handful of cache misses per event and twenty (see
- * docs/model.md, "Performance").
+ * memory most of an event's cost is cache misses on its lead's state, so fewer places to reach
+ * is most of the speed (see docs/model.md, "Performance").
  *
  * The layout belongs to the model (rule order, caps, signal names, dedupe window). A state meeting
- * a model with another layout is converted once through its view (`rebase`); parts the new model
+ * a model with another layout is converted once through its view (`bind`); parts the new model
  * has no place for (rules it dropped, a cap it removed) are carried along untouched in `foreign`,
  * count nothing, and come back in the view, as the Redis store keeps them too.
  *
