@@ -17,6 +17,25 @@ describe('evaluateEvent: rules', () => {
     });
   });
 
+  it('matches exactly the rules whose own predicate holds, reading each property once', () => {
+    const events = [
+      web('/p', T0),
+      web('/careers/x', T0),
+      web('/capped', T0),
+      email('open', T0),
+      email('unsubscribe', T0),
+      trial('feature_used', T0),
+      trial('checkout_started', T0),
+      profile({ seniority: 'vp', companySize: 80 }, T0),
+      profile({ seniority: 'ic' }, T0),
+    ];
+    for (const e of events) {
+      const effect = evaluateEvent(m, e);
+      const expected = m.rulesByType[e.type].filter((r) => r.matches(e.props)).map((r) => r.id);
+      expect([...effect.hits, ...(effect.fit ?? [])].sort()).toEqual(expected.sort());
+    }
+  });
+
   it('only looks at rules for the event type', () => {
     // An email whose props happen to look like a page view matches no web rule.
     const e = event('email', { path: '/pricing', action: 'forward' }, T0);

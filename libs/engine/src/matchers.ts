@@ -30,7 +30,11 @@ export function compileChecks(where: Record<string, MatcherSpec>): [string, Test
 export function compileWhere(
   where: Record<string, MatcherSpec>,
 ): (props: Record<string, PropValue>) => boolean {
-  const checks = compileChecks(where);
+  return checksPredicate(compileChecks(where));
+}
+
+/** Compiled checks as one predicate over an event's props (evaluateEvent has its own loop). */
+export function checksPredicate(checks: [string, Test][]): (props: Record<string, PropValue>) => boolean {
   if (checks.length === 0) return () => true;
   return (props) => {
     for (const [prop, test] of checks) {

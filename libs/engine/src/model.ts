@@ -2,7 +2,7 @@ import { LeadScorerError } from '@leadscorer/errors';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { parseDuration } from './duration.ts';
-import { compileChecks, compileWhere, type Test } from './matchers.ts';
+import { checksPredicate, compileChecks, type Test } from './matchers.ts';
 import {
   type ConditionSpec,
   crossIssues,
@@ -53,6 +53,7 @@ export interface Rule {
   index: number;
   description: string;
   type: EventType;
+  /** Whether an event's props satisfy the rule's `where` (for tools and tests). */
   matches: (props: Record<string, PropValue>) => boolean;
   /**
    * The same checks for evaluateEvent's fast path: check i tests the value of the property at
@@ -195,7 +196,7 @@ export function compileModel(file: ModelFile): Model {
       index,
       description: r.description,
       type,
-      matches: compileWhere(r.when.where ?? {}),
+      matches: checksPredicate(checks),
       checkProps: Int32Array.from(checks, ([prop]) => names.indexOf(prop)),
       checkTests: checks.map(([, test]) => test),
       dimension: r.dimension === undefined ? undefined : dimByName.get(r.dimension)!,

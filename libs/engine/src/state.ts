@@ -89,7 +89,6 @@ export interface Layout {
   capHits: Int32Array;
   /** Decaying rules in model order, as parallel lists: value offset, dimension index, half-life. */
   decaying: { at: Int32Array; dim: Int32Array; halfLife: Float64Array };
-  signals: readonly string[];
   signalAt: ReadonlyMap<string, number>;
   fitAt: number;
   salesAt: number;
@@ -98,7 +97,7 @@ export interface Layout {
   template: readonly number[];
 }
 
-export const RING_AT = 0;
+const RING_AT = 0;
 const RING_ENTRIES = 2;
 const SALES_KINDS: readonly (SalesKind | undefined)[] = [undefined, 'accepted', 'rejected', 'reopened'];
 const SALES_CODE: Readonly<Record<SalesKind, number>> = { accepted: 1, rejected: 2, reopened: 3 };
@@ -176,7 +175,6 @@ export function layoutFor(dimensions: readonly Dimension[], rules: readonly Rule
     capAt,
     capHits,
     decaying: { at: Int32Array.from(at), dim: Int32Array.from(dim), halfLife: Float64Array.from(halfLife) },
-    signals,
     signalAt,
     fitAt,
     salesAt,
