@@ -19,6 +19,7 @@ import {
   newState,
   ringHas,
   ringPush,
+  SALES_CODE,
   salesKind,
   setFitRules,
   syncTotals,
@@ -114,7 +115,7 @@ export function applyEffect(
     setFitRules(n, layout, effect.fit, model);
   }
   const sa = layout.salesAt;
-  if (effect.sales && (n[sa] === 0 || newer(te, h, n[sa + 1]!, n[sa + 2]!))) {
+  if (effect.sales && newer(te, h, n[sa + 1]!, n[sa + 2]!)) {
     n[sa] = SALES_CODE[effect.sales.kind];
     n[sa + 1] = te;
     n[sa + 2] = h;
@@ -155,8 +156,6 @@ function result(
 ): ApplyResult {
   return { state, outcome, transition: undefined, reason, capped };
 }
-
-const SALES_CODE = { accepted: 1, rejected: 2, reopened: 3 } as const;
 
 /** The later of a register's time (NaN when unset) and t. */
 function latest(stored: number, t: number): number {

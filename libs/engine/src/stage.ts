@@ -1,9 +1,6 @@
 import { formatDuration } from './duration.ts';
 import { type Condition, DISQUALIFIED, type Model, type Stage } from './model.ts';
-import { bind, type LeadState } from './state.ts';
-
-const SALES_ACCEPTED = 1;
-const SALES_REJECTED = 2;
+import { bind, type LeadState, SALES_CODE } from './state.ts';
 
 /**
  * Rounds to 1e-6. Stored contribution values and published scores go through it, so the Lua
@@ -103,7 +100,7 @@ export function scoresAt(state: LeadState, now: number, model: Model): Record<st
 export function isDisqualified(state: LeadState): boolean {
   const { n, layout } = state;
   const kind = n[layout.salesAt]!;
-  if (kind === SALES_REJECTED) return true;
+  if (kind === SALES_CODE.rejected) return true;
   const dq = n[layout.dqAt]!;
   // NaN compares false: no disqualifying hit, or no verdict to be newer than.
   return !Number.isNaN(dq) && (kind === 0 || n[layout.salesAt + 1]! < dq);
@@ -111,7 +108,7 @@ export function isDisqualified(state: LeadState): boolean {
 
 export function isSalesQualified(state: LeadState): boolean {
   const { n, layout } = state;
-  return n[layout.salesAt] === SALES_ACCEPTED && n[layout.salesAt + 3] === 1;
+  return n[layout.salesAt] === SALES_CODE.accepted && n[layout.salesAt + 3] === 1;
 }
 
 /** Latest time of a signal condition's signal, NaN if never seen. The state must be bound. */

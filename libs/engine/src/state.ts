@@ -100,7 +100,8 @@ export interface Layout {
 const RING_AT = 0;
 const RING_ENTRIES = 2;
 const SALES_KINDS: readonly (SalesKind | undefined)[] = [undefined, 'accepted', 'rejected', 'reopened'];
-const SALES_CODE: Readonly<Record<SalesKind, number>> = { accepted: 1, rejected: 2, reopened: 3 };
+/** The verdict kinds as the state's sales slot keeps them; 0 is no verdict. */
+export const SALES_CODE: Readonly<Record<SalesKind, number>> = { accepted: 1, rejected: 2, reopened: 3 };
 
 const layouts = new Map<string, Layout>();
 
