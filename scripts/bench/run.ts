@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { loadModel } from '@leadscorer/engine';
 import type { Producer } from 'kafkajs';
 import { infraConfigFromEnv } from '../infra/config.ts';
-import { up } from '../infra/stack.ts';
+import { down, up } from '../infra/stack.ts';
 import { consumeCeiling, scriptCeiling } from './ceilings.ts';
 import { createDeployment, type Deployment, Encoder } from './deployment.ts';
 import { runDrain } from './drain.ts';
@@ -54,7 +54,14 @@ async function main(): Promise<number> {
   const outDir = join(ROOT, '.infra/bench');
   mkdirSync(outDir, { recursive: true });
   const cfg = infraConfigFromEnv(process.env, ROOT);
-  const stack = await up(cfg, log);
+  // Like the tests' global setup: what this run starts (Kafka, the registry) it stops again at
+  // the end, unless KEEP_INFRA=1; a stack that was already running is left as it was.
+  const keepInfra = process.env['KEEP_INFRA'] === '1';
+  let startedInfra = false;
+  const stack = await up(cfg, (line) => {
+    if (line.includes('starting')) startedInfra = true;
+    log(line);
+  });
   const model = loadModel(readFileSync(MODEL_FILE, 'utf8'), MODEL_FILE);
 
   let redis: DedicatedRedis | undefined;
@@ -72,6 +79,7 @@ async function main(): Promise<number> {
       await producer?.disconnect().catch(() => undefined);
       if (deployment) cleanupProblems.push(...(await deployment.cleanup().catch((e) => [String(e)])));
       await redis?.stop();
+      if (startedInfra && !keepInfra) await down(cfg, log);
     })());
   process.once('SIGINT', () => {
     interrupted = true;
