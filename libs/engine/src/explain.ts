@@ -8,7 +8,7 @@ import {
   q,
   scoreRecord,
 } from './stage.ts';
-import { bind, type LeadState, stateView } from './state.ts';
+import { bind, type LeadState, signalsOf } from './state.ts';
 
 export interface Explanation {
   /** The stored stage and the stage re-evaluation would give at `now` (differs only when stale). */
@@ -58,7 +58,7 @@ export function explain(given: LeadState, now: number, model: Model): Explanatio
     scores: scoreRecord(dimensionScores(state, now, model), model),
     contributions,
     fit,
-    signals: { ...stateView(state).sig },
+    signals: signalsOf(state) ?? {},
     salesQualified: isSalesQualified(state),
     disqualified: isDisqualified(state),
   };

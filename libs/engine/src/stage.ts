@@ -38,9 +38,10 @@ export function dimensionScores(state: LeadState, now: number, model: Model): nu
 
 /**
  * Scores at `now` from the running totals, for a state laid out for `model`, in an array that the
- * next call reuses: one power of two per decaying dimension instead of one per scored rule. Mathematically equal to dimensionScores; in floating point within ~1e-12
- * of it (the totals add the same rounded contributions in another order), so applyEffect decides
- * with these and falls back to dimensionScores where that could matter (`nearThreshold`).
+ * next call reuses: one power of two per decaying dimension instead of one per scored rule.
+ * Mathematically equal to dimensionScores; in floating point within ~1e-12 of it (the totals add
+ * the same rounded contributions in another order), so applyEffect decides with these and falls
+ * back to dimensionScores where that could matter (`nearThreshold`).
  */
 export function runningScores(state: LeadState, now: number, model: Model): number[] {
   const { n, layout } = state;

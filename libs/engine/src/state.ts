@@ -316,14 +316,8 @@ export function stateView(s: LeadState): LeadStateView {
   if (f?.ki) ki.push(...f.ki);
   if (f?.kw) kw.push(...f.kw.map((w) => w.slice()));
   putRuleLists(view, ci, cv, ki, kw);
-  const sig: Record<string, number> = { ...f?.sig };
-  let signals = f?.sig !== undefined;
-  for (const [name, at] of layout.signalAt) {
-    if (Number.isNaN(n[at]!)) continue;
-    sig[name] = n[at]!;
-    signals = true;
-  }
-  if (signals) view.sig = sig;
+  const sig = signalsOf(s);
+  if (sig !== undefined) view.sig = sig;
   const fit = layout.fitAt;
   if (!Number.isNaN(n[fit]!)) {
     view.fit = { t: n[fit]!, h: hashHex(n[fit + 1]!) };
@@ -334,6 +328,18 @@ export function stateView(s: LeadState): LeadStateView {
   if (kind) view.sales = { k: kind, t: n[sa + 1]!, h: hashHex(n[sa + 2]!), b: n[sa + 3] === 1 };
   if (!Number.isNaN(n[layout.dqAt]!)) view.dq = n[layout.dqAt]!;
   return view;
+}
+
+/** Signal name -> latest time, the foreign ones included; undefined when the lead has none. */
+export function signalsOf(s: LeadState): Record<string, number> | undefined {
+  const sig: Record<string, number> = { ...s.foreign?.sig };
+  let any = s.foreign?.sig !== undefined;
+  for (const [name, at] of s.layout.signalAt) {
+    if (Number.isNaN(s.n[at]!)) continue;
+    sig[name] = s.n[at]!;
+    any = true;
+  }
+  return any ? sig : undefined;
 }
 
 /** Sets the contribution and cap window lists that are not empty: empty ones are left out. */
