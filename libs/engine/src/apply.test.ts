@@ -5,6 +5,7 @@ import { explain } from './explain.ts';
 import { eventHash } from './ids.ts';
 import { loadModel } from './model.ts';
 import { scoresAt } from './stage.ts';
+import type { LeadState } from './state.ts';
 import { stateFromView, stateView as view } from './state.ts';
 import {
   applyAll,
@@ -19,7 +20,6 @@ import {
   trial,
   web,
 } from './test-support.ts';
-import type { LeadState } from './types.ts';
 
 const HOUR = 3_600_000;
 const vp = (t: number, id?: string) => profile({ seniority: 'vp' }, t, id);
@@ -280,6 +280,29 @@ describe('transitions', () => {
     );
     expect(byFit.transition?.cause).toMatchObject({ kind: 'rule', ruleId: 'fit_exec' });
     expect(applyEvent(s, web('/p', T0), T0, m).transition?.cause.ruleId).toBe('page');
+  });
+  it('name a rule that scored, never a capped hit of the same event', () => {
+    // Two rules match /zz pages: "promo_big" (20 points, 1 a day) and "promo_small" (10).
+    const text = TEST_MODEL_YAML.replace(
+      'rules:\n',
+      `rules:
+  - id: promo_big
+    description: big
+    when: { type: web, where: { path: { prefix: /zz } } }
+    dimension: engagement
+    points: 20
+    cap: { hits: 1, window: 1d }
+  - { id: promo_small, description: small, when: { type: web, where: { path: { prefix: /zz } } }, dimension: engagement, points: 10 }
+`,
+    );
+    const promo = loadModel(text, 'promo.yaml');
+    // 20 + 10 at the first visit; at the second the big rule is capped: 30 + 10 = 40, MQL.
+    const s = applyAll([vp(T0), web('/zz', T0)], promo, T0)!;
+    expect(s.stage).toBe('unqualified');
+    const r = applyEvent(s, web('/zz', T0), T0, promo);
+    expect(r.capped).toEqual(['promo_big']);
+    expect(r.transition?.to).toBe('mql');
+    expect(r.transition?.cause).toMatchObject({ kind: 'rule', ruleId: 'promo_small' });
   });
 });
 

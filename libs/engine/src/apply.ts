@@ -1,5 +1,5 @@
 import { evaluateEvent } from './evaluate.ts';
-import { type Condition, DISQUALIFIED, type Model } from './model.ts';
+import { type Condition, DISQUALIFIED, type Model } from './model-types.ts';
 import {
   decay,
   decidingConditions,
@@ -24,13 +24,26 @@ import {
   setFitRules,
   syncTotals,
 } from './state.ts';
-import type { ApplyResult, EventEffect, ScoringEvent, StageCause } from './types.ts';
+import type { EventEffect, FilterReason, ScoringEvent, StageCause, StageTransition } from './types.ts';
 
 /**
- * The stateful part, O(1) in the number of events a lead has had. The Redis Lua script
- * re-implements exactly this file (plus nextStage), so it sticks to plain arithmetic on numbers,
- * strings and short arrays; docs/model.md spells out every step.
+ * The stateful part, O(1) in the number of events a lead has had. The services run it on the
+ * state they read from Redis and commit the result with a compare-and-set; replays run it on
+ * states in memory. docs/model.md spells out every step.
  */
+
+export type ApplyOutcome = 'applied' | 'duplicate' | 'filtered';
+
+export interface ApplyResult {
+  /** The new state; on 'duplicate' and 'filtered' the input state unchanged (nothing to store). */
+  state: LeadState;
+  outcome: ApplyOutcome;
+  transition?: StageTransition;
+  /** Set when outcome is 'filtered'. */
+  reason?: FilterReason;
+  /** Ids of matching capped rules whose hit did not score (cap reached or older window). */
+  capped?: string[];
+}
 
 export function initialState(model: Model): LeadState {
   return newState(model);
@@ -122,8 +135,8 @@ export function applyEffect(
     n[sa + 3] = effect.sales.bantPassed ? 1 : 0;
   }
 
-  // The running totals decide; the exact per-rule sums (what the Lua port computes, and what a
-  // transition publishes) are computed only for a change or a score at a threshold's doorstep.
+  // The running totals decide; the exact per-rule sums (what a transition publishes, and what
+  // explanations and nextChangeAt use) are computed only for a change or a score at a threshold's doorstep.
   let scores = runningScores(next, now, model);
   let to = ladderStage(next, scores, now, model);
   if (to !== from || nearThreshold(scores, model)) {
@@ -139,7 +152,7 @@ export function applyEffect(
     from,
     to,
     scores: scoreRecord(scores, model),
-    cause: eventCause(from, to, next, effect, scores, now, model),
+    cause: eventCause(from, to, next, effect, capped, scores, now, model),
     eventId: effect.eventId,
     eventTime: effect.eventTime,
     seq: next.seq,
@@ -259,6 +272,7 @@ function eventCause(
   to: string,
   state: LeadState,
   effect: EventEffect,
+  capped: string[] | undefined,
   scores: number[],
   now: number,
   model: Model,
@@ -279,26 +293,43 @@ function eventCause(
   if (effect.sales && conditions.some((c) => c.kind === 'salesQualified')) {
     return { kind: 'sales-verdict', detail: detail || `sales verdict ${effect.sales.kind}` };
   }
-  const ruleId = relevantRule(effect, conditions, model);
+  const ruleId = relevantRule(effect, conditions, up, capped, model);
   if (ruleId) return { kind: 'rule', ruleId, detail };
   return { kind: 'threshold', detail: detail || `now ${to}` };
 }
 
-/** Of the rules the event hit, the one with the most points on a score or signal that decided the move. */
-function relevantRule(effect: EventEffect, conditions: Condition[], model: Model): string | undefined {
+/**
+ * The rule named as a move's cause: of the rules the event hit that scored (a capped hit did not)
+ * on a dimension or signal that decided the move, the one that pushed the most in the move's
+ * direction. Moving up, the most positive points (a rule raising a deciding signal counts, with
+ * its points on a deciding dimension or 0); moving down, the most negative points. A rule that
+ * pushed against the move is never named, however large: a profile that moves a lead up despite
+ * its -15 for a student title names the rule that lifted it. Ties go to the first in model order.
+ */
+function relevantRule(
+  effect: EventEffect,
+  conditions: Condition[],
+  up: boolean,
+  capped: string[] | undefined,
+  model: Model,
+): string | undefined {
   let best: string | undefined;
-  let bestPoints = -1;
+  let bestPush = -1;
   for (const id of effect.fit ? [...effect.hits, ...effect.fit] : effect.hits) {
     const rule = model.ruleById.get(id);
-    if (!rule) continue;
-    const relevant = conditions.some(
-      (c) =>
-        (c.kind === 'score' && c.dimension === rule.dimension) ||
-        (c.kind === 'signal' && c.signal === rule.signal),
-    );
-    if (relevant && Math.abs(rule.points) > bestPoints) {
+    if (!rule || capped?.includes(id)) continue;
+    let scored = false;
+    let signalled = false;
+    for (const c of conditions) {
+      if (c.kind === 'score' && c.dimension === rule.dimension) scored = true;
+      else if (c.kind === 'signal' && c.signal === rule.signal) signalled = true;
+    }
+    const points = scored ? rule.points : 0;
+    const push = up ? points : -points;
+    const pushes = push > 0 || (up && signalled && push === 0);
+    if (pushes && push > bestPush) {
       best = id;
-      bestPoints = Math.abs(rule.points);
+      bestPush = push;
     }
   }
   return best;

@@ -7,9 +7,10 @@ import { describe, expect, it } from 'vitest';
 import { applyEvent } from './apply.ts';
 import { evaluateEvent } from './evaluate.ts';
 import { loadModel } from './model.ts';
+import type { LeadState } from './state.ts';
 import { DAY, email, event, profile, sales, T0, trial, web } from './test-support.ts';
 import { nextChangeAt } from './time.ts';
-import type { LeadState, ScoringEvent } from './types.ts';
+import type { ScoringEvent } from './types.ts';
 
 const model = loadModel(
   readFileSync(new URL('../../../models/default.yaml', import.meta.url), 'utf8'),
@@ -94,5 +95,30 @@ describe('the default model', () => {
       'email-proxy-agent',
       'web-bot',
     ]);
+  });
+
+  it('names as the cause the rule that pushed the move, never one that pushed against it', () => {
+    // Engagement 40 at once; then a profile of a director at a mid-size SaaS company whose title
+    // says intern: fit 10 + 10 + 5 - 15 = 10, just enough for MQL. The student rule (-15) has the
+    // largest magnitude but held the lead back; the move up names the first rule that lifted it.
+    let s: LeadState | undefined;
+    for (const path of ['/demo/thank-you', '/pricing', '/customers/acme'])
+      s = applyEvent(s, web(path, T0), T0, model).state;
+    const profileEvent = profile(
+      { seniority: 'director', jobTitle: 'Intern', companySize: 200, industry: 'saas' },
+      T0,
+    );
+    const up = applyEvent(s, profileEvent, T0, model);
+    expect(up.transition).toMatchObject({ from: 'unqualified', to: 'mql' });
+    expect(up.transition?.cause).toMatchObject({ kind: 'rule', ruleId: 'seniority_director' });
+    // A newer profile that drops fit below the floor moves it down: the rule that pushed down.
+    const down = applyEvent(
+      up.state,
+      profile({ seniority: 'manager', jobTitle: 'Student assistant', companySize: 200 }, T0 + 1),
+      T0 + 1,
+      model,
+    );
+    expect(down.transition).toMatchObject({ from: 'mql', to: 'unqualified' });
+    expect(down.transition?.cause).toMatchObject({ kind: 'rule', ruleId: 'student_title' });
   });
 });

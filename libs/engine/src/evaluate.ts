@@ -1,5 +1,5 @@
 import { eventHash } from './ids.ts';
-import type { Model, Rule } from './model.ts';
+import type { Model, Rule } from './model-types.ts';
 import type { EventEffect, FilterReason, PropValue, SalesKind, ScoringEvent } from './types.ts';
 
 const BANT = ['bant.budget', 'bant.authority', 'bant.need', 'bant.timeline'] as const;
@@ -8,7 +8,8 @@ const VERDICTS: ReadonlySet<string> = new Set<SalesKind>(['accepted', 'rejected'
 /**
  * Everything about an event that needs only the event and the model: machine-activity filter,
  * matching rules, the profile's fit rules, the sales verdict and the dedupe hash. Stateless, so
- * services may run it before touching Redis and hand the result to the Lua script.
+ * services run it once per event before reading the lead, and apply the result again unchanged
+ * when a compare-and-set commit has to be redone.
  */
 export function evaluateEvent(model: Model, event: ScoringEvent): EventEffect {
   const hash = eventHash(event.eventId);

@@ -3,8 +3,8 @@ import { hash } from 'node:crypto';
 /**
  * The dedupe ring entry for an event: a 32-bit hash of the event id as 8 hex characters. Not
  * cryptographic and needn't be: it only has to tell apart a lead's last few events (a false
- * duplicate among the last 8 is a ~2e-9 event) and break ties between equal event times. The
- * Lua port receives it with the effect and never computes it. FNV-1a over the id's UTF-16 code
+ * duplicate among the last 8 is a ~2e-9 event) and break ties between equal event times. It is
+ * computed once, in evaluateEvent, and travels with the effect. FNV-1a over the id's UTF-16 code
  * units, then murmur3's finalizer so every input bit reaches every output bit; about 20 times
  * cheaper than sha1 through node:crypto for ids of a few dozen characters.
  */

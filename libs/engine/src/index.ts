@@ -2,24 +2,42 @@
  * @leadscorer/engine: the single definition of what a score and a stage are. Pure: no Kafka,
  * Redis, clock or logger; `now` is always an argument. docs/model.md documents the semantics.
  */
-export { applyEffect, applyEvent, initialState } from './apply.ts';
+export {
+  type ApplyOptions,
+  type ApplyOutcome,
+  type ApplyResult,
+  applyEffect,
+  applyEvent,
+  initialState,
+} from './apply.ts';
 export { formatDuration, parseDuration } from './duration.ts';
 export { evaluateEvent } from './evaluate.ts';
 export { type Explanation, explain } from './explain.ts';
-export { eventHash, transitionId } from './ids.ts';
+export { eventHash, fnv1a32, transitionId } from './ids.ts';
+export { compileModel, loadModel } from './model.ts';
+export { type ModelFile, ModelFileSchema, modelJsonSchema } from './model-schema.ts';
 export {
   type Condition,
-  compileModel,
   DISQUALIFIED,
   type Dimension,
-  loadModel,
+  type Layout,
   type Model,
   type Rule,
   type Stage,
-} from './model.ts';
-export { type ModelFile, ModelFileSchema, modelJsonSchema } from './model-schema.ts';
-export { compileForScript, type ScriptCondition, type ScriptModel } from './script-model.ts';
+} from './model-types.ts';
 export { evaluateStage, isDisqualified, isSalesQualified, scoresAt } from './stage.ts';
-export { type Foreign, type Layout, type LeadState, stateFromView, stateView } from './state.ts';
+export {
+  copyState,
+  type Foreign,
+  hashHex,
+  hashNumber,
+  LeadState,
+  refreshTotals,
+  SALES_CODE,
+  salesKind,
+  setFitRules,
+  stateFromView,
+  stateView,
+} from './state.ts';
 export { advanceTo, nextChangeAt } from './time.ts';
 export * from './types.ts';

@@ -2,7 +2,8 @@ import { LeadScorerError } from '@leadscorer/errors';
 import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { parseDuration } from './duration.ts';
-import { checksPredicate, compileChecks, type Test } from './matchers.ts';
+import { layoutFor } from './layout.ts';
+import { checksPredicate, compileChecks } from './matchers.ts';
 import {
   type ConditionSpec,
   crossIssues,
@@ -10,81 +11,9 @@ import {
   type ModelFile,
   ModelFileSchema,
 } from './model-schema.ts';
+import type { Condition, Dimension, Model, Rule, Stage } from './model-types.ts';
 import { anyOf } from './safe-regex.ts';
-import { type Layout, layoutFor } from './state.ts';
-import type { EventType, PropValue } from './types.ts';
-
-/** A validated, compiled model: what every engine function takes. Treat as read-only. */
-export interface Model {
-  version: string;
-  /** In file order; `index` is the position used by per-dimension score arrays. */
-  dimensions: Dimension[];
-  /** All rules in file order. */
-  rules: Rule[];
-  ruleById: ReadonlyMap<string, Rule>;
-  /** Rules by event type, in file order: evaluateEvent only looks at these. */
-  rulesByType: Readonly<Record<EventType, Rule[]>>;
-  /** Per event type, the names of the properties its rules test, each once. */
-  propsByType: Readonly<Record<EventType, string[]>>;
-  /** Lowest first; `disqualified` is outside it. */
-  ladder: Stage[];
-  dedupeWindow: number;
-  bantMinPassed: number;
-  machine: { emailMinMsAfterDelivery: number; emailProxyAgents?: RegExp; webBotAgents?: RegExp };
-  /** Where each part of a lead's state lives in its list of numbers (state.ts). */
-  layout: Layout;
-  /**
-   * Every score threshold of the ladder as parallel lists (dimension index, threshold, margin
-   * 1e-7 * max(1, |threshold|)), for stage.ts's `nearThreshold`.
-   */
-  thresholds: { dim: Int32Array; gte: Float64Array; margin: Float64Array };
-}
-
-export interface Dimension {
-  name: string;
-  index: number;
-  /** Null when the dimension does not decay (fit). */
-  halfLifeMs: number | null;
-}
-
-export interface Rule {
-  id: string;
-  /** Position in `Model.rules`. */
-  index: number;
-  description: string;
-  type: EventType;
-  /** Whether an event's props satisfy the rule's `where` (for tools and tests). */
-  matches: (props: Record<string, PropValue>) => boolean;
-  /**
-   * The same checks for evaluateEvent's fast path: check i tests the value of the property at
-   * `checkProps[i]` in the rule's event type's `Model.propsByType` list.
-   */
-  checkProps: Int32Array;
-  checkTests: Test[];
-  /** Undefined for rules that only raise a signal or disqualify. */
-  dimension?: Dimension;
-  points: number;
-  /** True for profile rules: they score a non-decaying dimension and are replaced, not added. */
-  fit: boolean;
-  cap?: { hits: number; windowMs: number };
-  signal?: string;
-  disqualify: boolean;
-}
-
-export type Condition =
-  | { kind: 'score'; dimension: Dimension; gte: number }
-  /** `at`: the signal's slot in the state's numbers (the model's layout). */
-  | { kind: 'signal'; signal: string; withinMs: number; at: number }
-  | { kind: 'salesQualified' };
-
-export interface Stage {
-  name: string;
-  index: number;
-  enter: Condition[];
-  stay: Condition[];
-}
-
-export const DISQUALIFIED = 'disqualified';
+import type { EventType } from './types.ts';
 
 /**
  * Parses and validates a model file. A bad file is refused with MODEL_INVALID naming the file,

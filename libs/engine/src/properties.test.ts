@@ -6,10 +6,11 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyEvent } from './apply.ts';
 import { dimensionScores, evaluateStage, runningScores, scoresAt } from './stage.ts';
+import type { LeadState } from './state.ts';
 import { stateView as view } from './state.ts';
 import { DAY, email, testModel as m, profile, sales, T0, trial, web } from './test-support.ts';
 import { advanceTo, nextChangeAt } from './time.ts';
-import type { LeadState, ScoringEvent } from './types.ts';
+import type { ScoringEvent } from './types.ts';
 
 const RUNS = { seed: 20250101, numRuns: 150 };
 

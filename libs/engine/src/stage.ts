@@ -1,11 +1,10 @@
 import { formatDuration } from './duration.ts';
-import { type Condition, DISQUALIFIED, type Model, type Stage } from './model.ts';
+import { type Condition, DISQUALIFIED, type Model, type Stage } from './model-types.ts';
 import { bind, type LeadState, SALES_CODE } from './state.ts';
 
 /**
- * Rounds to 1e-6. Stored contribution values and published scores go through it, so the Lua
- * port (same expression: math.floor(x * 1e6 + 0.5) / 1e6) stores the same numbers even where
- * libm's pow and V8's differ in the last bit, and JSON stays short.
+ * Rounds to 1e-6. Stored contribution values and published scores go through it: the stored
+ * form keeps values as whole millionths (compact, and exact when read back), and JSON stays short.
  */
 export function q(x: number): number {
   return Math.floor(x * 1e6 + 0.5) / 1e6;
@@ -18,8 +17,7 @@ export function decay(now: number, t: number, halfLifeMs: number): number {
 
 /**
  * Scores at `now` by dimension index. Contributions are summed in model rule order, not in the
- * order events arrived in, so the float result does not depend on arrival order; the Lua port
- * sums in the same order. Fit adds the points of the latest profile's fit rules, in their order.
+ * order events arrived in, so the float result does not depend on arrival order. Fit adds the points of the latest profile's fit rules, in their order.
  */
 export function dimensionScores(state: LeadState, now: number, model: Model): number[] {
   const s = bind(state, model);

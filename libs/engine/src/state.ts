@@ -1,4 +1,4 @@
-import type { Dimension, Model, Rule } from './model.ts';
+import type { Layout, Model } from './model-types.ts';
 import type { LeadStateView, SalesKind } from './types.ts';
 
 /**
@@ -58,146 +58,23 @@ export class LeadState {
 
 export type Foreign = Pick<LeadStateView, 'ci' | 'cv' | 'ki' | 'kw' | 'sig'>;
 
-/**
- * Offsets into `LeadState.n`. Slot contents:
- * - ring: [count, next, hash_0 .. hash_{W-1}], a circular buffer of 32-bit event hashes;
- * - per decaying dimension: its running total [S, T] (see `runningScores` in stage.ts);
- * - sales: [kind code, t, h, bant passed]; dq: [t];
- * - per signal name: latest time, NaN if never seen;
- * - fit: [t, h, count, rule index_1 .. rule index_count] (room for every fit rule of the model),
- *   t NaN without a profile: the model positions of the fit rules the latest profile matched;
- * - per decaying rule (model order): [v, t], t NaN while the rule has not scored, followed for a
- *   capped rule by its cap window [w, count, hit_1 .. hit_N], count 0 while it has no window.
- */
-export interface Layout {
-  /** Identifies the layout: models with equal keys share one Layout object. */
-  key: string;
-  /** Rule ids in model order: what the per-rule offsets below are indexed by. */
-  ruleIds: readonly string[];
-  window: number;
-  /**
-   * Per dimension index: offset of its running total [S, T] (S the sum of its contributions at
-   * reference time T, T NaN while it has none), or -1 when the dimension does not decay.
-   */
-  totalAt: Int32Array;
-  /** Per dimension index: its half-life (ms), 0 when it does not decay. */
-  totalHalfLife: Float64Array;
-  /** Per rule index: offset of [v, t], or -1 when the rule keeps no contribution. */
-  valueAt: Int32Array;
-  /** Per rule index: offset of [w, count, hits...], or -1 when the rule has no cap. */
-  capAt: Int32Array;
-  capHits: Int32Array;
-  /** Decaying rules in model order, as parallel lists: value offset, dimension index, half-life. */
-  decaying: { at: Int32Array; dim: Int32Array; halfLife: Float64Array };
-  signalAt: ReadonlyMap<string, number>;
-  fitAt: number;
-  salesAt: number;
-  dqAt: number;
-  /** A fresh state's numbers: copied, never written. */
-  template: readonly number[];
-}
-
 const RING_AT = 0;
 const RING_ENTRIES = 2;
 const SALES_KINDS: readonly (SalesKind | undefined)[] = [undefined, 'accepted', 'rejected', 'reopened'];
 /** The verdict kinds as the state's sales slot keeps them; 0 is no verdict. */
 export const SALES_CODE: Readonly<Record<SalesKind, number>> = { accepted: 1, rejected: 2, reopened: 3 };
 
-const layouts = new Map<string, Layout>();
-
-/**
- * The layout of a compiled model; the same object for every model with the same key. The slots
- * every event reads (ring, running totals, verdict, signals) come first, in two or three cache
- * lines; the per-rule slots after them are touched only for the rules an event hits.
- */
-export function layoutFor(dimensions: readonly Dimension[], rules: readonly Rule[], window: number): Layout {
-  const signals: string[] = [];
-  for (const r of rules) if (r.signal && !signals.includes(r.signal)) signals.push(r.signal);
-  const parts = rules.map(
-    (r) =>
-      `${r.id}:${r.dimension?.index ?? ''}:${r.fit ? 'f' : ''}${keepsValue(r) ? 'v' : ''}${capOf(r) ?? ''}`,
-  );
-  const dims = dimensions.map((d) => (d.halfLifeMs ? 'd' : 'f'));
-  const key = `${window}|${dims.join('')}|${parts.join(',')}|${signals.join(',')}`;
-  const known = layouts.get(key);
-  if (known) return known;
-
-  const template: number[] = [0, 0];
-  for (let i = 0; i < window; i++) template.push(0);
-  const totalAt = new Int32Array(dimensions.length).fill(-1);
-  for (const d of dimensions) {
-    if (!d.halfLifeMs) continue;
-    totalAt[d.index] = template.length;
-    template.push(0, Number.NaN);
-  }
-  const salesAt = template.length;
-  template.push(0, Number.NaN, 0, 0);
-  const dqAt = template.length;
-  template.push(Number.NaN);
-  const signalAt = new Map<string, number>();
-  for (const s of signals) {
-    signalAt.set(s, template.length);
-    template.push(Number.NaN);
-  }
-  const fitAt = template.length;
-  const fitRules = rules.filter((r) => r.fit && r.dimension).length;
-  template.push(Number.NaN, 0, 0);
-  for (let i = 0; i < fitRules; i++) template.push(0);
-  const valueAt = new Int32Array(rules.length).fill(-1);
-  const capAt = new Int32Array(rules.length).fill(-1);
-  const capHits = new Int32Array(rules.length);
-  const at: number[] = [];
-  const dim: number[] = [];
-  const halfLife: number[] = [];
-  for (const r of rules) {
-    if (!keepsValue(r)) continue;
-    valueAt[r.index] = template.length;
-    at.push(template.length);
-    dim.push(r.dimension!.index);
-    halfLife.push(r.dimension!.halfLifeMs!);
-    template.push(0, Number.NaN);
-    // The cap window right after the contribution: a hit touches one stretch of the list.
-    const hits = capOf(r);
-    if (hits === undefined) continue;
-    capAt[r.index] = template.length;
-    capHits[r.index] = hits;
-    template.push(0, 0);
-    for (let i = 0; i < hits; i++) template.push(0);
-  }
-  // Pushing a NaN made the list a list of doubles: slice() keeps that, so every copy is one
-  // flat block of 8-byte numbers.
-  const layout: Layout = {
-    key,
-    ruleIds: rules.map((r) => r.id),
-    window,
-    totalAt,
-    totalHalfLife: Float64Array.from(dimensions, (d) => d.halfLifeMs ?? 0),
-    valueAt,
-    capAt,
-    capHits,
-    decaying: { at: Int32Array.from(at), dim: Int32Array.from(dim), halfLife: Float64Array.from(halfLife) },
-    signalAt,
-    fitAt,
-    salesAt,
-    dqAt,
-    template,
-  };
-  layouts.set(key, layout);
-  return layout;
-}
-
-/** Rules whose points decay keep a contribution; fit rules are replaced, not added. */
-function keepsValue(r: Rule): boolean {
-  return !r.fit && r.dimension !== undefined && r.dimension.halfLifeMs !== null && r.dimension.halfLifeMs > 0;
-}
-
-function capOf(r: Rule): number | undefined {
-  return keepsValue(r) && r.cap ? r.cap.hits : undefined;
-}
-
 export function newState(model: Model): LeadState {
   const layout = model.layout;
   return new LeadState(model.ladder[0]!.name, 0, layout.template.slice(), layout, undefined, undefined);
+}
+
+/**
+ * Recomputes a state's running totals from its contributions: for a codec that wrote the numbers
+ * of a freshly created state (`initialState`) directly at the offsets its layout documents.
+ */
+export function refreshTotals(state: LeadState): void {
+  syncTotals(state.n, state.layout);
 }
 
 export function copyState(s: LeadState): LeadState {

@@ -3,8 +3,10 @@
  * than models/default.yaml so that tuning the default model never breaks the engine's tests.
  */
 import { applyEvent } from './apply.ts';
-import { loadModel, type Model } from './model.ts';
-import type { LeadState, PropValue, ScoringEvent } from './types.ts';
+import { loadModel } from './model.ts';
+import type { Model } from './model-types.ts';
+import type { LeadState } from './state.ts';
+import type { PropValue, ScoringEvent } from './types.ts';
 
 export const DAY = 86_400_000;
 /** A day boundary (cap windows of 1d are aligned to the epoch). */

@@ -1,4 +1,4 @@
-import { type Condition, DISQUALIFIED, type Model } from './model.ts';
+import { type Condition, DISQUALIFIED, type Model } from './model-types.ts';
 import {
   decidingConditions,
   describeConditions,

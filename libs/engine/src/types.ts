@@ -1,12 +1,10 @@
 /**
- * The engine's vocabulary. `ScoringEvent` is fixed by docs/design-notes.md (the contracts library
- * maps decoded Avro records to it); the rest is the engine's own and is mirrored by the Redis Lua
- * port, so field names are short and values are plain numbers, strings and small arrays.
+ * The engine's words for events, effects, states and stage changes: the leaf of the engine's
+ * module graph (it imports nothing). `ScoringEvent` is fixed by docs/design-notes.md (the contracts
+ * library maps decoded Avro records to it); the rest is the engine's own. Effects and transitions
+ * are plain data (numbers, strings, short arrays): they are logged, stored in the outbox as JSON
+ * and compared by tests.
  */
-
-import type { LeadState } from './state.ts';
-
-export type { LeadState };
 
 export type EventType = 'web' | 'email' | 'trial' | 'profile' | 'sales';
 export const EVENT_TYPES: readonly EventType[] = ['web', 'email', 'trial', 'profile', 'sales'];
@@ -30,12 +28,16 @@ export type FilterReason = 'email-too-soon' | 'email-proxy-agent' | 'web-bot';
 export type SalesKind = 'accepted' | 'rejected' | 'reopened';
 
 /**
- * Everything `evaluateEvent` can decide from the event and the model alone. It is the argument
- * the Lua script receives (as JSON), so it names rules by id and carries no functions.
+ * Everything `evaluateEvent` can decide from the event and the model alone: plain data naming
+ * rules by id, so it can be computed once per event and applied to a state read later (and again,
+ * when a compare-and-set commit finds the lead changed meanwhile).
  */
 export interface EventEffect {
   eventId: string;
-  /** First 8 hex chars of sha1(eventId): the dedupe ring entry. */
+  /**
+   * The dedupe ring entry: a 32-bit hash of the event id as 8 hex characters (FNV-1a over its
+   * UTF-16 code units, finished with MurmurHash3's fmix32; see ids.ts `eventHash`).
+   */
   hash: string;
   eventTime: number;
   /** Set when the event is machine activity: nothing else below is set then. */
@@ -114,17 +116,4 @@ export interface StageTransition {
   eventTime: number;
   /** The lead's new sequence number (previous state.seq + 1). */
   seq: number;
-}
-
-export type ApplyOutcome = 'applied' | 'duplicate' | 'filtered';
-
-export interface ApplyResult {
-  /** The new state; on 'duplicate' and 'filtered' the input state unchanged (nothing to store). */
-  state: LeadState;
-  outcome: ApplyOutcome;
-  transition?: StageTransition;
-  /** Set when outcome is 'filtered'. */
-  reason?: FilterReason;
-  /** Ids of matching capped rules whose hit did not score (cap reached or older window). */
-  capped?: string[];
 }
