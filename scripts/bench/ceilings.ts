@@ -1,14 +1,28 @@
-import type { Model } from '@leadscorer/engine';
-import { HISTORY_LENGTH, RedisScoreStore, SHARDS } from '@leadscorer/store';
+import { mapToScoringEvent } from '@leadscorer/contracts';
+import {
+  type ApplyItem,
+  applyChunk,
+  applyToLead,
+  dueOf,
+  HISTORY_LENGTH,
+  type ItemOutcome,
+  type LeadRecord,
+  type LeadWrite,
+  newRecord,
+  type StoreVersion,
+} from '@leadscorer/core';
+import { evaluateEvent, type Model } from '@leadscorer/engine';
+import { type CommitCall, commitCall, encodeRecord, RedisScoreStore, SHARDS } from '@leadscorer/store';
 import type { Deployment } from './deployment.ts';
 import type { DedicatedRedis } from './redis-server.ts';
 import { applyItems, ItemMaker, takeItems } from './store-load.ts';
 import type { Workload } from './workload.ts';
 
 /**
- * The two ceilings the end-to-end number is judged against, measured in the same run on the same
- * machine: how fast one kafkajs consumer can merely read an input topic, and how fast one Node
- * process can push the realistic event mix through the production Redis script.
+ * The ceilings the end-to-end numbers are judged against, measured in the same run on the same
+ * machine: how fast one kafkajs consumer can merely read an input topic; how fast the engine
+ * scores in process; how fast the commit script takes precomputed states; and how fast one Node
+ * process pushes the realistic event mix through the whole store path (read, engine, commit).
  */
 
 export interface ConsumeCeiling {
@@ -68,7 +82,7 @@ export async function consumeCeiling(
   };
 }
 
-export interface ScriptCeiling {
+export interface StoreCeiling {
   events: number;
   seconds: number;
   perSecond: number;
@@ -76,35 +90,45 @@ export interface ScriptCeiling {
   inflight: number;
   outcomes: Record<string, number>;
   stageChanges: number;
-  /** Redis-side time in apply-events (INFO commandstats evalsha), microseconds per call and per event. */
-  usecPerCall: number;
-  usecPerEvent: number;
-  calls: number;
+  conflicts: number;
+  /** Redis-side time of every command over the run (INFO commandstats), per applied event. */
+  redisUsecPerEvent: number;
+  /** Commit script calls and their Redis-side time. */
+  commitCalls: number;
+  commitUsecPerCall: number;
 }
 
 /**
- * The production script via RedisScoreStore.applyBatch on the drain's own events, in the same
- * order and chunk size, from an empty dedicated Redis: the same state grows the same way (a
- * lead's 10th event costs more than its first), only Kafka and the services are left out.
- * Events are evaluated beforehand, in slices (evaluation is the services' CPU, not the script's);
- * `inflight` batches are pipelined on one connection.
+ * What one Node process pushes through the whole service-side path minus Kafka: the drain's own
+ * events, evaluated beforehand (decoding and evaluation are the services' CPU, measured apart),
+ * applied in the drain's order and chunk size through the core's applyChunk on RedisScoreStore:
+ * read the chunk's leads (MGET), decode, apply with the engine, encode, commit (compare-and-set
+ * script). `inflight` chunks at once, as a service processes partitions at once; from an empty
+ * dedicated Redis, so state grows the same way (a lead's 10th event costs more than its first).
  */
-export async function scriptCeiling(
+export async function storeCeiling(
   redis: DedicatedRedis,
   model: Model,
   workload: Workload,
   o: { batch: number; inflight: number; now: number; budgetMs: number },
-): Promise<ScriptCeiling> {
+): Promise<StoreCeiling> {
   await redis.client.flushall();
+  let conflicts = 0;
+  const scorer = {
+    model,
+    historyLength: HISTORY_LENGTH,
+    onConflicts: (n: number) => {
+      conflicts += n;
+    },
+  };
   const store = new RedisScoreStore({
     client: redis.client,
     keys: { prefix: 'bench-ceiling', shards: SHARDS },
     model,
-    historyLength: HISTORY_LENGTH,
   });
   const maker = new ItemMaker(model);
-  // Loads the script (EVAL on first use) outside the measurement.
-  await store.applyBatch(takeItems(workload, maker, 1), o.now);
+  // Registers the names and loads the script outside the measurement.
+  await applyChunk(store, takeItems(workload, maker, 1), o.now, scorer);
   await redis.client.config('RESETSTAT');
   const total = { events: 0, seconds: 0, changes: 0, outcomes: {} as Record<string, number> };
   const deadline = performance.now() + o.budgetMs;
@@ -113,6 +137,7 @@ export async function scriptCeiling(
     if (items.length === 0) break;
     const r = await applyItems(items, {
       store,
+      scorer,
       batch: o.batch,
       inflight: o.inflight,
       now: o.now,
@@ -125,8 +150,9 @@ export async function scriptCeiling(
     for (const [k, v] of Object.entries(r.outcomes)) total.outcomes[k] = (total.outcomes[k] ?? 0) + v;
     if (performance.now() >= deadline) break;
   }
-  const stats = evalStats(await redis.client.info('commandstats'));
+  const stats = commandStats(await redis.client.info('commandstats'));
   await redis.client.flushall();
+  const applied = total.outcomes.applied ?? 0;
   return {
     events: total.events,
     seconds: total.seconds,
@@ -135,23 +161,184 @@ export async function scriptCeiling(
     inflight: o.inflight,
     outcomes: total.outcomes,
     stageChanges: total.changes,
-    usecPerCall: stats.calls > 0 ? stats.usec / stats.calls : 0,
-    usecPerEvent: total.events > 0 ? stats.usec / total.events : 0,
-    calls: stats.calls,
+    conflicts,
+    redisUsecPerEvent: applied > 0 ? stats.usec / applied : 0,
+    commitCalls: stats.scriptCalls,
+    commitUsecPerCall: stats.scriptCalls > 0 ? stats.scriptUsec / stats.scriptCalls : 0,
   };
 }
 
+export interface CommitCeiling {
+  events: number;
+  leadWrites: number;
+  calls: number;
+  seconds: number;
+  /** Events whose new states the calls committed, per second. */
+  perSecond: number;
+  /** Redis-side time of the commit script per call and per event. */
+  usecPerCall: number;
+  usecPerEvent: number;
+}
+
 /**
- * Script calls and their total microseconds inside Redis, from INFO commandstats: FCALL (the
- * store's function library) plus EVALSHA / EVAL (scripts loaded the older way), so the numbers
- * stay comparable whichever way the store loads its Lua.
+ * The commit function alone: events per second into Redis with every state precomputed. The
+ * drain's events are applied in process first (engine and codec, chunk by chunk, each lead's
+ * expected bytes being what the previous chunk wrote), then only the commit calls are timed,
+ * `inflight` at once, on an empty dedicated Redis; every compare-and-set succeeds.
  */
-export function evalStats(text: string): { calls: number; usec: number } {
+export async function commitCeiling(
+  redis: DedicatedRedis,
+  model: Model,
+  workload: Workload,
+  o: { batch: number; inflight: number; now: number; events: number },
+): Promise<CommitCeiling> {
+  await redis.client.flushall();
+  const keys = { prefix: 'bench-commit', shards: SHARDS };
+  const store = new RedisScoreStore({ client: redis.client, keys, model });
+  const names = await store.names();
+  const maker = new ItemMaker(model);
+  const records = new Map<string, { record: LeadRecord; bytes: Buffer | undefined }>();
+  const calls: CommitCall[] = [];
+  const outcomes: ItemOutcome[] = [];
+  let events = 0;
+  let leadWrites = 0;
+  while (events < o.events) {
+    const items = takeItems(workload, maker, Math.min(o.batch, o.events - events));
+    if (items.length === 0) break;
+    events += items.length;
+    const byLead = new Map<string, number[]>();
+    items.forEach((item, i) => {
+      byLead.set(item.leadId, [...(byLead.get(item.leadId) ?? []), i]);
+    });
+    const writes: LeadWrite[] = [];
+    for (const [lead, at] of byLead) {
+      const known = records.get(lead);
+      const record = known?.record ?? newRecord(model);
+      const r = applyToLead(record, items, at, outcomes, o.now, model, HISTORY_LENGTH);
+      if (!r.changed) continue;
+      const before = record.due;
+      record.due = dueOf(record, o.now, model);
+      writes.push({
+        leadId: lead,
+        expected: known?.bytes as unknown as StoreVersion | undefined,
+        record,
+        ...(record.due !== before || !known ? { due: record.due } : {}),
+        changes: r.changes,
+      });
+      // What the commit will write: the next chunk's expected bytes for this lead.
+      records.set(lead, { record, bytes: encodeRecord(record, o.now, names) });
+    }
+    leadWrites += writes.length;
+    calls.push(commitCall(keys, writes, o.now, names));
+  }
+  // The script is loaded (and the connection warm) before the clock starts.
+  await store.commit([{ leadId: 'warm-up', expected: undefined, due: null, changes: [] }], o.now);
+  await redis.client.config('RESETSTAT');
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: o.inflight }, async () => {
+      while (next < calls.length) {
+        const reply = await store.sendCommit(calls[next++]!);
+        if (String(reply[0]).includes('0')) throw new Error('commit ceiling: an unexpected conflict');
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const stats = commandStats(await redis.client.info('commandstats'));
+  await redis.client.flushall();
+  return {
+    events,
+    leadWrites,
+    calls: stats.scriptCalls,
+    seconds,
+    perSecond: events / seconds,
+    usecPerCall: stats.scriptCalls > 0 ? stats.scriptUsec / stats.scriptCalls : 0,
+    usecPerEvent: events > 0 ? stats.scriptUsec / events : 0,
+  };
+}
+
+export interface EngineCeiling {
+  events: number;
+  leads: number;
+  seconds: number;
+  perSecond: number;
+}
+
+/**
+ * The engine in process, one core: the drain's events (decoded records mapped to scoring events
+ * beforehand) through evaluateEvent, the offset watermarks and applyEffect in place on states in
+ * memory, and nextChangeAt for every lead an event changed, as a service computes them between
+ * its read and its commit. No Kafka, no Redis, no codec.
+ */
+export function engineCeiling(
+  model: Model,
+  workload: Workload,
+  o: { events: number; now: number; batch: number },
+): EngineCeiling {
+  const items: { item: ApplyItem; rec: ReturnType<Workload['next']> }[] = [];
+  const maker = new ItemMaker(model);
+  for (let i = 0; i < o.events; i++) {
+    const rec = workload.next();
+    if (rec === undefined) break;
+    items.push({ item: maker.make(rec), rec });
+  }
+  const events = items.map(({ rec }) => mapToScoringEvent(rec!.name, rec!.record)!);
+  const records = new Map<string, LeadRecord>();
+  const outcomes: ItemOutcome[] = [];
+  const started = performance.now();
+  for (let i = 0; i < items.length; i += o.batch) {
+    const chunk: ApplyItem[] = [];
+    for (let j = i; j < items.length && j < i + o.batch; j++) {
+      const base = items[j]!.item;
+      chunk.push({ ...base, effect: evaluateEvent(model, events[j]!) });
+    }
+    const byLead = new Map<string, number[]>();
+    chunk.forEach((item, k) => {
+      const at = byLead.get(item.leadId);
+      if (at) at.push(k);
+      else byLead.set(item.leadId, [k]);
+    });
+    for (const [lead, at] of byLead) {
+      let record = records.get(lead);
+      if (!record) {
+        record = newRecord(model);
+        records.set(lead, record);
+      }
+      if (applyToLead(record, chunk, at, outcomes, o.now, model, HISTORY_LENGTH).changed) {
+        record.due = dueOf(record, o.now, model);
+      }
+    }
+  }
+  const seconds = (performance.now() - started) / 1000;
+  return { events: items.length, leads: records.size, seconds, perSecond: items.length / seconds };
+}
+
+/**
+ * Redis-side time from INFO commandstats: every command's microseconds, and those of the scripts
+ * (EVALSHA / EVAL / FCALL: the commit) apart.
+ */
+export function commandStats(text: string): {
+  calls: number;
+  usec: number;
+  scriptCalls: number;
+  scriptUsec: number;
+} {
   let calls = 0;
   let usec = 0;
-  for (const m of text.matchAll(/cmdstat_(?:fcall|evalsha|eval):calls=(\d+),usec=(\d+)/g)) {
-    calls += Number(m[1]);
-    usec += Number(m[2]);
+  let scriptCalls = 0;
+  let scriptUsec = 0;
+  for (const m of text.matchAll(/cmdstat_([a-z|]+):calls=(\d+),usec=(\d+)/g)) {
+    const c = Number(m[2]);
+    const u = Number(m[3]);
+    // INFO and CONFIG are the benchmark's own questions.
+    if (m[1] === 'info' || m[1]!.startsWith('config')) continue;
+    calls += c;
+    usec += u;
+    if (m[1] === 'evalsha' || m[1] === 'eval' || m[1] === 'fcall') {
+      scriptCalls += c;
+      scriptUsec += u;
+    }
   }
-  return { calls, usec };
+  return { calls, usec, scriptCalls, scriptUsec };
 }

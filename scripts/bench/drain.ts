@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { evalStats } from './ceilings.ts';
+import { commandStats } from './ceilings.ts';
 import { CONSUMED_TOPICS, type Deployment } from './deployment.ts';
 import { groupProgress, topicEnds } from './lag.ts';
 import type { DedicatedRedis } from './redis-server.ts';
@@ -20,6 +20,7 @@ import {
  * is sampled over the same window, so the report can say where the cores went.
  */
 export interface ServiceDrain {
+  /** The process: the service name, `#2` for a second instance in the same group. */
   service: string;
   events: number;
   drained: boolean;
@@ -27,9 +28,11 @@ export interface ServiceDrain {
   perSecond: number;
   readyAfterSeconds: number;
   cpuSeconds: number;
-  /** Mean Redis round trip of apply-events as the service saw it, and its share of wall time. */
-  scriptMeanMs: number;
-  scriptShareOfWall: number;
+  /** Mean Redis round trip (read or commit) as the service saw it, and their share of wall time. */
+  redisMeanMs: number;
+  redisShareOfWall: number;
+  /** Lead commits redone because another writer changed the lead first. */
+  conflicts: number;
   applied: number;
   deduplicated: number;
   filtered: number;
@@ -44,7 +47,17 @@ export interface DrainResult {
   perSecond: number;
   services: ServiceDrain[];
   cpu: { machineCores: number; services: number; redis: number; benchProcess: number; rest: number };
-  redis: { evalshaCalls: number; usecPerCall: number; busyShare: number; usedMemoryBytes: number };
+  redis: {
+    /** Every command's time inside Redis (INFO commandstats) per applied event, µs. */
+    usecPerAppliedEvent: number;
+    commitCalls: number;
+    commitUsecPerCall: number;
+    /** Σ command time / wall: how busy Redis' command thread was. */
+    busyShare: number;
+    /** The redis-server process' CPU / wall (command thread, I/O, everything). */
+    cpuShare: number;
+    usedMemoryBytes: number;
+  };
   samples: { t: number; committed: Record<string, number> }[];
 }
 
@@ -93,7 +106,7 @@ export async function runDrain(
     const committed: Record<string, number> = {};
     for (const p of procs) {
       if (doneAt.has(p.name)) continue;
-      const g = await groupProgress(admin, p.group, topicsOf(p.name), ends);
+      const g = await groupProgress(admin, p.group, topicsOf(p.service), ends);
       committed[p.name] = g.committed;
       if (g.lag === 0) doneAt.set(p.name, t);
     }
@@ -108,7 +121,8 @@ export async function runDrain(
   const cpuServices = procs.map((p) => p.cpuSeconds());
   const machine1 = machineCpu();
   const bench1 = process.cpuUsage(bench0);
-  const stats = evalStats(await redis.client.info('commandstats'));
+  const stats = commandStats(await redis.client.info('commandstats'));
+  const redisCpu1 = procCpuSeconds(redis.pid);
   const usedMemory = Number((await redis.info('memory')).used_memory);
   await admin.disconnect();
 
@@ -119,11 +133,14 @@ export async function runDrain(
     const m = await p.metrics().catch(() => '');
     const ready = readyAt.get(p.name) ?? spawned;
     const seconds = ((doneAt.get(p.name) ?? end) - ready) / 1000;
-    const scriptSum = metricSum(m, 'leadscorer_redis_script_seconds_sum');
-    const scriptCount = metricSum(m, 'leadscorer_redis_script_seconds_count');
-    const events = totalOf(p.name);
+    const redisSum = metricSum(m, 'leadscorer_redis_script_seconds_sum');
+    const redisCount = metricSum(m, 'leadscorer_redis_script_seconds_count');
+    // A second instance shares its group's events: each process is credited with what it consumed.
+    const shared = procs.filter((q) => q.service === p.service).length > 1;
     const drained = doneAt.has(p.name);
-    const consumed = drained ? events : metricSum(m, 'leadscorer_events_consumed_total');
+    const consumedHere = metricSum(m, 'leadscorer_events_consumed_total');
+    const events = shared ? consumedHere : totalOf(p.service);
+    const consumed = drained ? events : consumedHere;
     services.push({
       service: p.name,
       events,
@@ -132,8 +149,9 @@ export async function runDrain(
       perSecond: consumed / seconds,
       readyAfterSeconds: (ready - spawned) / 1000,
       cpuSeconds: cpuServices[i]!,
-      scriptMeanMs: scriptCount > 0 ? (scriptSum / scriptCount) * 1000 : 0,
-      scriptShareOfWall: scriptSum / seconds,
+      redisMeanMs: redisCount > 0 ? (redisSum / redisCount) * 1000 : 0,
+      redisShareOfWall: redisSum / seconds,
+      conflicts: metricSum(m, 'leadscorer_commit_conflicts_total'),
       applied: metricSum(m, 'leadscorer_events_applied_total'),
       deduplicated: metricSum(m, 'leadscorer_events_deduplicated_total'),
       filtered: metricSum(m, 'leadscorer_events_filtered_total'),
@@ -149,9 +167,9 @@ export async function runDrain(
   const cores = (machine1.busy - machine0.busy) / (jiffies > 0 ? jiffies : 1);
   const ncpu = jiffies / 100 / window;
   const servicesCpu = cpuServices.reduce((a, b) => a + b, 0) / window;
-  const redisCpu = (procCpuSeconds(redis.pid) - redisCpu0) / window;
+  const redisCpu = (redisCpu1 - redisCpu0) / window;
   const benchCpu = (bench1.user + bench1.system) / 1e6 / window;
-  const { usec, calls } = stats;
+  const applied = services.reduce((a, s) => a + s.applied, 0);
   return {
     procs,
     result: {
@@ -168,9 +186,11 @@ export async function runDrain(
         rest: Math.max(0, cores * ncpu - servicesCpu - redisCpu - benchCpu),
       },
       redis: {
-        evalshaCalls: calls,
-        usecPerCall: calls > 0 ? usec / calls : 0,
-        busyShare: usec / 1e6 / wall,
+        usecPerAppliedEvent: applied > 0 ? stats.usec / applied : 0,
+        commitCalls: stats.scriptCalls,
+        commitUsecPerCall: stats.scriptCalls > 0 ? stats.scriptUsec / stats.scriptCalls : 0,
+        busyShare: stats.usec / 1e6 / wall,
+        cpuShare: (redisCpu1 - redisCpu0) / wall,
         usedMemoryBytes: usedMemory,
       },
       samples,

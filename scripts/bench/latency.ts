@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { HEADER_BYTES } from '@leadscorer/contracts';
 import hdr from 'hdr-histogram-js';
 import type { Producer } from 'kafkajs';
-import { evalStats } from './ceilings.ts';
+import { commandStats } from './ceilings.ts';
 import type { Deployment, Encoder } from './deployment.ts';
 import { clock, LiveStream, sendOpenLoop } from './open-loop.ts';
 import type { DedicatedRedis } from './redis-server.ts';
@@ -32,10 +32,11 @@ export interface RateLatency {
   emitted: Percentiles;
   /**
    * The services' histograms over the phase (bucket estimates, every event, ms): event time
-   * (= scheduled produce) to applied in Redis, and one apply-events round trip as seen from Node.
+   * (= scheduled produce) to applied in Redis, and one Redis round trip (read or commit) as seen
+   * from Node.
    */
   services: { appliedP50: number; appliedP99: number; scriptP50: number; scriptP99: number };
-  /** apply-events inside Redis over the phase. */
+  /** Redis over the phase: commit calls, events per commit call, every command's time / wall. */
   redis: { calls: number; eventsPerCall: number; usecPerCall: number; busyShare: number };
 }
 
@@ -161,7 +162,7 @@ export async function runLatency(
     }
     if (step.warmUp) continue;
     const wall = (clock() - started) / 1000;
-    const stats = evalStats(await redis.client.info('commandstats'));
+    const stats = commandStats(await redis.client.info('commandstats'));
     const after = await scrape();
     const applied = diffBuckets(after.applied, before.applied);
     const script = diffBuckets(after.script, before.script);
@@ -185,14 +186,14 @@ export async function runLatency(
         scriptP99: ms(bucketQuantile(script, 0.99)),
       },
       redis: {
-        calls: stats.calls,
-        eventsPerCall: stats.calls > 0 ? loop.sent / stats.calls : 0,
-        usecPerCall: stats.calls > 0 ? stats.usec / stats.calls : 0,
+        calls: stats.scriptCalls,
+        eventsPerCall: stats.scriptCalls > 0 ? loop.sent / stats.scriptCalls : 0,
+        usecPerCall: stats.scriptCalls > 0 ? stats.scriptUsec / stats.scriptCalls : 0,
         busyShare: stats.usec / 1e6 / wall,
       },
     };
     o.log(
-      `  ${step.rate}/s: ${r.stageChanges} stage changes (${r.pairChanges}/${r.pairs} pairs), p50 ${r.received.p50} ms, p99 ${r.received.p99} ms, max ${r.received.max} ms; Redis ${Math.round(r.redis.busyShare * 100)} % busy, ${r.redis.eventsPerCall.toFixed(1)} events per script call`,
+      `  ${step.rate}/s: ${r.stageChanges} stage changes (${r.pairChanges}/${r.pairs} pairs), p50 ${r.received.p50} ms, p99 ${r.received.p99} ms, max ${r.received.max} ms; Redis ${Math.round(r.redis.busyShare * 100)} % busy, ${r.redis.eventsPerCall.toFixed(1)} events per commit call`,
     );
     results.push(r);
   }

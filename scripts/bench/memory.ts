@@ -1,5 +1,6 @@
+import { HISTORY_LENGTH } from '@leadscorer/core';
 import type { Model } from '@leadscorer/engine';
-import { HISTORY_LENGTH, RedisScoreStore, SHARDS } from '@leadscorer/store';
+import { RedisScoreStore, SHARDS } from '@leadscorer/store';
 import type { DedicatedRedis } from './redis-server.ts';
 import { applyItems, ItemMaker, takeItems } from './store-load.ts';
 import { Workload } from './workload.ts';
@@ -35,12 +36,8 @@ export async function measureMemory(
   await c.flushall();
   // The services' default key prefix: key names are part of the bytes per lead.
   const prefix = 'ls';
-  const store = new RedisScoreStore({
-    client: c,
-    keys: { prefix, shards: SHARDS },
-    model,
-    historyLength: HISTORY_LENGTH,
-  });
+  const store = new RedisScoreStore({ client: c, keys: { prefix, shards: SHARDS }, model });
+  const scorer = { model, historyLength: HISTORY_LENGTH };
   const before = Number((await redis.info('memory')).used_memory);
   const events = Math.round(o.leads * o.eventsPerLead);
   const workload = new Workload({
@@ -58,7 +55,14 @@ export async function measureMemory(
   for (let done = 0; done < events; ) {
     const items = takeItems(workload, maker, 100_000);
     if (items.length === 0) break;
-    const r = await applyItems(items, { store, batch: 5_000, inflight: 2, now: o.now, ackOutbox: true });
+    const r = await applyItems(items, {
+      store,
+      scorer,
+      batch: 5_000,
+      inflight: 2,
+      now: o.now,
+      ackOutbox: true,
+    });
     done += items.length;
     changes += r.changes;
     if (events > 500_000) o.log(`  memory ${o.leads} leads: ${done} / ${events} events`);

@@ -9,12 +9,13 @@ numbers and asserts nothing. Writes .infra/bench/result-<timestamp>.json and doc
 Options:
   --events N              events pre-filled for the drain (default 1000000)
   --leads N               leads those events are spread over (default 100000)
-  --rates LIST            open-loop latency rates, events/s (default 1000,5000,10000)
+  --rates LIST            open-loop latency rates, events/s (default 1000,5000,10000,20000)
   --rate-seconds S        seconds per latency rate (default 15)
-  --memory-leads LIST     lead counts for the memory phase (default 100000,1000000)
-  --memory-events-per-lead N   average events per lead in the memory phase (default 3)
-  --chunk N               APPLY_CHUNK_SIZE of the services and the script ceiling's batch
+  --memory-leads LIST     lead counts for the memory phase (default 100000)
+  --memory-events-per-lead N   average events per lead in the memory phase (default 10)
+  --chunk N               APPLY_CHUNK_SIZE of the services and the ceilings' chunk
                           (default 5000, tuned; the services' own default is 500)
+  --no-scale              skip the second drain (two instances of web-visits in one group)
   --partitions-concurrently N  PARTITIONS_CONCURRENTLY of the services (default 3)
   --drain-timeout S       give up draining after S seconds and report what was done (default 420)
   --skip-drain            no pre-fill, no consume ceiling, no drain
@@ -32,6 +33,7 @@ export interface BenchOptions {
   memoryLeads: number[];
   memoryEventsPerLead: number;
   chunk: number;
+  scaleDrain: boolean;
   partitionsConcurrently: number;
   drainTimeoutS: number;
   skipDrain: boolean;
@@ -60,10 +62,10 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     options: {
       events: { type: 'string', default: '1000000' },
       leads: { type: 'string', default: '100000' },
-      rates: { type: 'string', default: '1000,5000,10000' },
+      rates: { type: 'string', default: '1000,5000,10000,20000' },
       'rate-seconds': { type: 'string', default: '15' },
-      'memory-leads': { type: 'string', default: '100000,1000000' },
-      'memory-events-per-lead': { type: 'string', default: '3' },
+      'memory-leads': { type: 'string', default: '100000' },
+      'memory-events-per-lead': { type: 'string', default: '10' },
       chunk: { type: 'string', default: '5000' },
       'partitions-concurrently': { type: 'string', default: '3' },
       'drain-timeout': { type: 'string', default: '420' },
@@ -72,6 +74,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
       'skip-memory': { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
       'no-docs': { type: 'boolean', default: false },
+      'no-scale': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -84,6 +87,7 @@ export function parseOptions(argv: string[]): BenchOptions | 'help' {
     memoryLeads: list('memory-leads', values['memory-leads']),
     memoryEventsPerLead: positive('memory-events-per-lead', values['memory-events-per-lead']),
     chunk: Math.round(positive('chunk', values.chunk)),
+    scaleDrain: !values['no-scale'],
     partitionsConcurrently: Math.round(
       positive('partitions-concurrently', values['partitions-concurrently']),
     ),

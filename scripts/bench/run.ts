@@ -5,7 +5,7 @@ import { loadModel } from '@leadscorer/engine';
 import type { Producer } from 'kafkajs';
 import { infraConfigFromEnv } from '../infra/config.ts';
 import { down, up } from '../infra/stack.ts';
-import { consumeCeiling, scriptCeiling } from './ceilings.ts';
+import { commitCeiling, consumeCeiling, engineCeiling, storeCeiling } from './ceilings.ts';
 import { createDeployment, type Deployment, Encoder } from './deployment.ts';
 import { runDrain } from './drain.ts';
 import { runLatency } from './latency.ts';
@@ -163,14 +163,35 @@ async function main(): Promise<number> {
     };
 
     if (!o.skipDrain) {
-      log(`script ceiling: the drain's ${o.events} events through applyBatch, batches of ${o.chunk}`);
-      result.ceilings.script = await scriptCeiling(redis, model, drainWorkload(), {
+      log(`engine ceiling: ${Math.min(o.events, 300_000)} of the drain's events in process, one core`);
+      result.ceilings.engine = engineCeiling(model, drainWorkload(), {
+        events: Math.min(o.events, 300_000),
+        now,
+        batch: o.chunk,
+      });
+      log(`  ${Math.round(result.ceilings.engine.perSecond)} events/s`);
+      log(
+        `commit ceiling: ${Math.min(o.events, 500_000)} events' states precomputed, only the commit calls timed`,
+      );
+      result.ceilings.commit = await commitCeiling(redis, model, drainWorkload(), {
         batch: o.chunk,
         inflight: 4,
         now,
+        events: Math.min(o.events, 500_000),
+      });
+      log(
+        `  ${Math.round(result.ceilings.commit.perSecond)} events/s, ${result.ceilings.commit.usecPerEvent.toFixed(1)} µs per event in Redis`,
+      );
+      log(
+        `store ceiling: the drain's ${o.events} events through applyChunk on RedisScoreStore, chunks of ${o.chunk}`,
+      );
+      result.ceilings.store = await storeCeiling(redis, model, drainWorkload(), {
+        batch: o.chunk,
+        inflight: o.partitionsConcurrently,
+        now,
         budgetMs: 150_000,
       });
-      log(`  ${Math.round(result.ceilings.script.perSecond)} events/s`);
+      log(`  ${Math.round(result.ceilings.store.perSecond)} events/s`);
 
       log(`pre-filling ${o.events} events over ${o.leads} leads`);
       const pf = await prefill(producer, drainWorkload(), encoder, { batch: 10_000, inflight: 3 });
@@ -187,6 +208,28 @@ async function main(): Promise<number> {
         timeoutMs: 120_000,
       });
       log(`  ${Math.round(result.ceilings.consume.perSecond)} messages/s`);
+
+      if (o.scaleDrain) {
+        // First, so that the one-instance services stay up for the latency phase afterwards.
+        await redis.client.flushall();
+        log('drain with two instances of web-visits in its group (the others one each)');
+        const scaled = await runDrain(
+          d,
+          redis,
+          { ...spawnOpts, group: (s: string) => d.group(`scaled.${s}`), instances: { 'web-visits': 2 } },
+          {
+            timeoutMs: o.drainTimeoutS * 1000,
+            log,
+            spawned: (p) => {
+              procs = p;
+            },
+          },
+        );
+        result.drainScaled = scaled.result;
+        log(`  ${Math.round(scaled.result.perSecond)} events/s in ${scaled.result.seconds.toFixed(1)} s`);
+        await Promise.all(scaled.procs.map((p) => p.stop()));
+        procs = [];
+      }
 
       await redis.client.flushall();
       const before = Number((await redis.info('memory')).used_memory);

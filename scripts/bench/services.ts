@@ -17,7 +17,9 @@ export const CONSUMER_SERVICES = [
 export type ServiceName = (typeof CONSUMER_SERVICES)[number];
 
 export interface RunningProcess {
-  name: ServiceName;
+  /** Unique per process: the service name, with `#2`, `#3` for further instances of it. */
+  name: string;
+  service: ServiceName;
   child: ChildProcess;
   port: number;
   group: string;
@@ -36,16 +38,24 @@ export interface SpawnOptions {
   group: (service: ServiceName) => string;
   /** When set, services run with --cpu-prof and their profiles end up here as <service>.cpuprofile. */
   profDir?: string;
+  /** Instances per service, in one consumer group (default 1 each). */
+  instances?: Partial<Record<ServiceName, number>>;
 }
 
 export async function spawnServices(o: SpawnOptions): Promise<RunningProcess[]> {
   mkdirSync(o.logDir, { recursive: true });
   const out: RunningProcess[] = [];
-  for (const name of CONSUMER_SERVICES) {
+  const plan = CONSUMER_SERVICES.flatMap((service) =>
+    Array.from({ length: o.instances?.[service] ?? 1 }, (_, i) => ({
+      service,
+      name: i === 0 ? service : `${service}#${i + 1}`,
+    })),
+  );
+  for (const { service, name } of plan) {
     const port = await freePort();
-    const group = o.group(name);
+    const group = o.group(service);
     const log = createWriteStream(join(o.logDir, `${name}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [join(o.root, 'services', name, 'src/main.ts')], {
+    const child = spawn(process.execPath, [join(o.root, 'services', service, 'src/main.ts')], {
       cwd: o.root,
       env: {
         PATH: process.env.PATH,
@@ -61,6 +71,7 @@ export async function spawnServices(o: SpawnOptions): Promise<RunningProcess[]> 
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     out.push({
       name,
+      service,
       child,
       port,
       group,

@@ -1,14 +1,15 @@
 import { mapToScoringEvent } from '@leadscorer/contracts';
-import { evaluateEvent, type Model } from '@leadscorer/engine';
-import { type ApplyItem, fnv1a32, type RedisScoreStore, sourceId } from '@leadscorer/store';
+import { type ApplyItem, applyChunk, type ScorerOptions, type ScoreStore, sourceId } from '@leadscorer/core';
+import { evaluateEvent, fnv1a32, type Model } from '@leadscorer/engine';
 import type { BenchRecord, Workload } from './workload.ts';
 
 /**
- * Drives RedisScoreStore.applyBatch directly, the way the consumer processor does after decoding
+ * Drives the scoring core directly, the way the consumer processor does after decoding
  * (libs/scoring-service/src/processor.ts): contracts mapping -> engine evaluateEvent -> one
- * ApplyItem per message. Kafka is emulated only as far as the script cares: a lead always maps to
- * the same partition, and each (type, partition) source gets increasing offsets, so the offset
- * watermarks behave as in production (no message is mistaken for a redelivery).
+ * ApplyItem per message -> applyChunk (read, engine, compare-and-set commit). Kafka is emulated
+ * only as far as the records care: a lead always maps to the same partition, and each
+ * (type, partition) source gets increasing offsets, so the offset watermarks behave as in
+ * production (no message is mistaken for a redelivery).
  */
 const TYPE_CODE: Record<string, string> = { web: 'w', email: 'e', trial: 't', profile: 'p', sales: 's' };
 const PARTITIONS = 6;
@@ -43,10 +44,11 @@ export function takeItems(workload: Workload, maker: ItemMaker, n: number): Appl
 }
 
 export interface ApplyRunOptions {
-  store: RedisScoreStore;
-  /** Events per applyBatch call (a consumer chunk, APPLY_CHUNK_SIZE). */
+  store: ScoreStore;
+  scorer: ScorerOptions;
+  /** Events per applyChunk call (a consumer chunk, APPLY_CHUNK_SIZE). */
   batch: number;
-  /** applyBatch calls in flight at once on the one connection (pipelining). */
+  /** applyChunk calls in flight at once on the one connection (as partitions in flight do). */
   inflight: number;
   now: number;
   /** Empties the outbox after each batch as the publisher does, so memory is steady-state. */
@@ -62,24 +64,27 @@ export interface ApplyRunResult {
   outcomes: Record<string, number>;
 }
 
-/** Applies pre-evaluated items with `inflight` pipelined batches; returns the achieved rate. */
+/**
+ * Applies pre-evaluated items, `inflight` chunks at once; returns the achieved rate. Like the
+ * partitions a service consumes at once, the in-flight streams never share a lead: each lead's
+ * items go to one stream (by its hash), in order.
+ */
 export async function applyItems(items: ApplyItem[], o: ApplyRunOptions): Promise<ApplyRunResult> {
-  let next = 0;
   let changes = 0;
   const outcomes: Record<string, number> = {};
   const started = performance.now();
   const deadline = o.budgetMs === undefined ? Number.POSITIVE_INFINITY : started + o.budgetMs;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && performance.now() < deadline) {
-      const chunk = items.slice(next, next + o.batch);
-      next += chunk.length;
-      const r = await o.store.applyBatch(chunk, o.now);
+  const streams: ApplyItem[][] = Array.from({ length: o.inflight }, () => []);
+  for (const item of items) streams[fnv1a32(item.leadId) % o.inflight]!.push(item);
+  const worker = async (stream: ApplyItem[]): Promise<void> => {
+    for (let next = 0; next < stream.length && performance.now() < deadline; next += o.batch) {
+      const r = await applyChunk(o.store, stream.slice(next, next + o.batch), o.now, o.scorer);
       for (const x of r.outcomes) outcomes[x] = (outcomes[x] ?? 0) + 1;
-      changes += r.changes.length;
-      if (o.ackOutbox && r.changes.length > 0) await o.store.ackOutbox(r.changes);
+      changes += r.recorded.length;
+      if (o.ackOutbox && r.recorded.length > 0) await o.store.ackOutbox(r.recorded);
     }
   };
-  await Promise.all(Array.from({ length: o.inflight }, worker));
+  await Promise.all(streams.map(worker));
   const events = Object.values(outcomes).reduce((a, b) => a + b, 0);
   return { events, seconds: (performance.now() - started) / 1000, changes, outcomes };
 }

@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadModel, nextChangeAt, type ScoringEvent, scoresAt } from '@leadscorer/engine';
 import { createLogger, createMetrics, KafkajsSource, startOpsServer } from '@leadscorer/runtime';
-import { type RunningService, startConsumerService, startFadingService } from '@leadscorer/scoring-service';
-import { decodeStoredLead, dueKey, leadKey, SHARDS, shardOf } from '@leadscorer/store';
+import { type ScoringService, startConsumerService, startFadingService } from '@leadscorer/scoring-service';
+import { dueKey, SHARDS, shardOf } from '@leadscorer/store';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLeadApi } from '../../services/lead-api/src/server.ts';
@@ -48,8 +48,8 @@ describe('operations', () => {
   const redis = new Redis(testInfra().redisUrl);
   const running: { stop(): Promise<void> }[] = [];
   let env: ScorerEnv;
-  let trial: RunningService;
-  let web: RunningService;
+  let trial: ScoringService;
+  let web: ScoringService;
   const t0 = Date.now();
   const ev = (
     id: string,
@@ -71,7 +71,7 @@ describe('operations', () => {
   afterAll(async () => {
     for (const s of running.reverse()) await s.stop().catch(() => {});
     redis.disconnect();
-    await env.contracts.cleanup();
+    await env.cleanup();
   });
 
   it('/readyz is false until the consumer joins its group, then true, and false after it leaves', async () => {
@@ -140,25 +140,25 @@ describe('operations', () => {
       ),
     ]);
     const keys = { prefix: env.keyPrefix, shards: SHARDS };
+    const record = async () => (await env.records([lead], model)).get(lead);
     let due = 0;
     await eventually('the lead to be PQL and scheduled', async () => {
-      const raw = await redis.getBuffer(leadKey(keys, lead));
-      if (!raw || decodeStoredLead(raw, model).state.stage !== 'pql') return false;
+      if ((await record())?.state.stage !== 'pql') return false;
       due = Number(await redis.zscore(dueKey(keys, shardOf(lead)), lead));
       return due > 0;
     });
     // 30 points decaying with a 10 s half-life fall below PQL's stay threshold (15) at
     // eventTime + 10 s * log2(30 / 15) = eventTime + 10 s; the engine computes the same.
-    const stored = decodeStoredLead((await redis.getBuffer(leadKey(keys, lead)))!, model).state;
-    expect(Math.abs(due - nextChangeAt(stored, Date.now(), model)!)).toBeLessThanOrEqual(2);
+    const stored = (await record())!;
+    expect(stored.due).toBe(due);
+    expect(Math.abs(due - nextChangeAt(stored.state, Date.now(), model)!)).toBeLessThanOrEqual(2);
     expect(Math.abs(due - (now + 10_000))).toBeLessThanOrEqual(2);
     await eventually(
       'the lead to fade back to unqualified',
-      async () =>
-        decodeStoredLead((await redis.getBuffer(leadKey(keys, lead)))!, model).state.stage === 'unqualified',
+      async () => (await record())?.state.stage === 'unqualified',
       20_000,
     );
-    const change = decodeStoredLead((await redis.getBuffer(leadKey(keys, lead)))!, model).history[0]!;
+    const change = (await record())!.history[0]!;
     expect(change).toMatchObject({ from: 'pql', to: 'unqualified', cause: { kind: 'decay' } });
     // The crossing time the change carries is the time it was scheduled for.
     expect(Math.abs(change.eventTime - due)).toBeLessThanOrEqual(2);
@@ -224,8 +224,12 @@ describe('operations', () => {
     expect(metric(webText, 'leadscorer_rule_hits_total', { rule: 'pricing_page' })).toBeGreaterThanOrEqual(1);
     expect(metric(webText, 'leadscorer_event_to_applied_seconds_count')).toBeGreaterThanOrEqual(1);
     expect(
-      metric(webText, 'leadscorer_redis_script_seconds_count', { script: 'apply-events' }),
+      metric(webText, 'leadscorer_redis_script_seconds_count', { script: 'commit' }),
     ).toBeGreaterThanOrEqual(1);
+    expect(
+      metric(webText, 'leadscorer_redis_script_seconds_count', { script: 'read' }),
+    ).toBeGreaterThanOrEqual(1);
+    expect(webText).toContain('leadscorer_commit_conflicts_total');
     expect(webText).toContain('leadscorer_consumer_lag{');
     await eventually('trial transition metrics', async () => {
       const text = (await get(trial.ops.port, '/metrics')).body;
@@ -252,10 +256,7 @@ describe('operations', () => {
       explanation: { contributions: { ruleId: string }[] };
       recentStageChanges: unknown[];
     };
-    const stored = decodeStoredLead(
-      (await redis.getBuffer(leadKey({ prefix: env.keyPrefix, shards: SHARDS }, lead)))!,
-      model,
-    ).state;
+    const stored = (await env.records([lead], model)).get(lead)!.state;
     expect(body.scores).toEqual(scoresAt(stored, body.asOf, model));
     expect(body.stage).toBe(stored.stage);
     expect(body.explanation.contributions.map((c) => c.ruleId)).toContain('pricing_page');

@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { applyEvent, type LeadState, loadModel, scoresAt } from '@leadscorer/engine';
-import { type RunningService, startConsumerService, startRelayService } from '@leadscorer/scoring-service';
-import { decodeStoredLead, leadKey, normalizeState, SHARDS } from '@leadscorer/store';
+import { type ScoringService, startConsumerService, startRelayService } from '@leadscorer/scoring-service';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { generateEvents } from '../support/event-gen.ts';
 import { testInfra } from '../support/infra.ts';
+import { normalizeState } from '../support/oracle.ts';
 import { type LocalRedisCluster, startRedisCluster } from '../support/redis-cluster.ts';
 import { eventually, MODEL_FILE, type ScorerEnv, scorerEnv, waitForDrained } from '../support/scorer.ts';
 
@@ -13,7 +13,7 @@ const model = loadModel(readFileSync(MODEL_FILE, 'utf8'), MODEL_FILE);
 const NOW = Date.UTC(2026, 10, 20, 12);
 const DAY = 86_400_000;
 
-async function consumedTotal(svcs: RunningService[]): Promise<number> {
+async function consumedTotal(svcs: ScoringService[]): Promise<number> {
   let n = 0;
   for (const s of svcs) for (const v of (await s.wiring.metrics.consumed.get()).values) n += v.value;
   return n;
@@ -28,7 +28,7 @@ async function runEndToEnd(
   label: string,
   client: Redis | Cluster,
   extraEnv: Record<string, string>,
-  running: RunningService[],
+  running: ScoringService[],
   envs: ScorerEnv[],
 ): Promise<void> {
   const env = await scorerEnv(label, 3);
@@ -55,7 +55,7 @@ async function runEndToEnd(
     { service: 'lead-context', topics: ['lead.profile.v1', 'sales.qualification.v1'] },
   ] as const;
   const fatal: unknown[] = [];
-  const mine: RunningService[] = [];
+  const mine: ScoringService[] = [];
   const groups: { groupId: string; topics: string[] }[] = [];
   for (const s of specs) {
     const group = env.contracts.group(`${env.contracts.prefix}${s.service}`);
@@ -84,13 +84,12 @@ async function runEndToEnd(
   for (const e of events) {
     expected.set(e.leadId, applyEvent(expected.get(e.leadId), e, NOW, model).state);
   }
-  const keys = { prefix: env.keyPrefix, shards: SHARDS };
   let compared = 0;
   const stages = new Map<string, number>();
+  const records = await env.records([...expected.keys()], model, client);
   for (const [lead, want] of expected) {
-    const raw = await client.getBuffer(leadKey(keys, lead));
-    expect(raw, `state of ${lead}`).not.toBeNull();
-    const got = decodeStoredLead(raw!, model).state;
+    expect(records.get(lead), `state of ${lead}`).toBeDefined();
+    const got = records.get(lead)!.state;
     expect(got.stage, `stage of ${lead}`).toBe(want.stage);
     const gotScores = scoresAt(got, NOW, model);
     const wantScores = scoresAt(want, NOW, model);
@@ -125,8 +124,8 @@ async function runEndToEnd(
   // The system's own sequence per lead (the number of changes it recorded): wait until the last
   // one of every lead is on the topic, however the inline path and the relay shared the work.
   const storedSeq = new Map<string, number>();
-  for (const lead of expected.keys()) {
-    storedSeq.set(lead, decodeStoredLead((await client.getBuffer(leadKey(keys, lead)))!, model).state.seq);
+  for (const [lead, record] of await env.records([...expected.keys()], model, client)) {
+    storedSeq.set(lead, record.state.seq);
   }
   await consumer.connect();
   await consumer.subscribe({ topic: output, fromBeginning: true });
@@ -153,7 +152,7 @@ async function runEndToEnd(
 
 describe('scoring services end to end against the pure engine', () => {
   const redis = new Redis(testInfra().redisUrl);
-  const running: RunningService[] = [];
+  const running: ScoringService[] = [];
   const envs: ScorerEnv[] = [];
   let cluster: LocalRedisCluster | undefined;
   let clusterClient: Cluster | undefined;
@@ -162,7 +161,7 @@ describe('scoring services end to end against the pure engine', () => {
     redis.disconnect();
     clusterClient?.disconnect();
     await cluster?.stop();
-    for (const env of envs) await env.contracts.cleanup();
+    for (const env of envs) await env.cleanup();
   });
 
   it('web, email, trial and context services consuming at once, on shared leads, end in the engine state', async () => {

@@ -1,7 +1,10 @@
 import { join } from 'node:path';
 import { AVRO_SCHEMAS, type InputTopicName } from '@leadscorer/contracts';
-import type { ScoringEvent } from '@leadscorer/engine';
+import type { LeadRecord } from '@leadscorer/core';
+import type { Model, ScoringEvent } from '@leadscorer/engine';
+import { RedisScoreStore, SHARDS } from '@leadscorer/store';
 import avro from 'avsc';
+import { type Cluster, Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { type ContractsEnv, contractsEnv } from '../../libs/contracts/src/int-support.ts';
 import { testInfra, uniqueName } from './infra.ts';
@@ -16,6 +19,10 @@ export interface ScorerEnv {
   /** Environment for a service process / in-process service. */
   env(extra?: Record<string, string>): NodeJS.ProcessEnv;
   produce(events: ScoringEvent[]): Promise<Record<InputTopicName, number>>;
+  /** The stored records of these leads (absent ones missing), read through the Redis store. */
+  records(leads: readonly string[], model: Model, client?: Redis | Cluster): Promise<Map<string, LeadRecord>>;
+  /** Deletes the topics, subjects and groups, and every Redis key under the prefix. */
+  cleanup(): Promise<void>;
 }
 
 export async function scorerEnv(label: string, partitions = 3): Promise<ScorerEnv> {
@@ -43,7 +50,40 @@ export async function scorerEnv(label: string, partitions = 3): Promise<ScorerEn
       ...extra,
     }),
     produce: (events) => produceEvents(contracts.kafka, contracts, events),
+    records: async (leads, model, client) => {
+      const own = client ? undefined : new Redis(infra.redisUrl);
+      try {
+        const store = new RedisScoreStore({
+          client: client ?? own!,
+          keys: { prefix: keyPrefix, shards: SHARDS },
+          model,
+        });
+        const found = await store.read(leads);
+        return new Map([...found].map(([lead, s]) => [lead, s.record]));
+      } finally {
+        own?.disconnect();
+      }
+    },
+    cleanup: async () => {
+      await contracts.cleanup();
+      await deleteKeys(infra.redisUrl, keyPrefix);
+    },
   };
+}
+
+/** Deletes every key under `prefix:` on a single Redis (SCAN, never KEYS on a shared server). */
+export async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
+  const client = new Redis(redisUrl);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length > 0) await client.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    client.disconnect();
+  }
 }
 
 /** Encodes with the registered schemas and produces keyed by lead id, in the given order. */

@@ -26,6 +26,7 @@ export type ErrorCode =
   | 'REGISTRY_UNAVAILABLE'
   | 'REDIS_UNAVAILABLE'
   | 'SCRIPT_FAILED'
+  | 'STATE_CONFLICT'
   | 'INVARIANT_VIOLATED';
 
 interface ErrorClass {
@@ -51,6 +52,8 @@ const CLASSES: Record<ErrorCode, ErrorClass> = {
   REGISTRY_UNAVAILABLE: { retryable: true, poison: false },
   REDIS_UNAVAILABLE: { retryable: true, poison: false },
   SCRIPT_FAILED: { retryable: false, poison: false },
+  // Other writers kept changing the same leads between read and commit: retry the batch.
+  STATE_CONFLICT: { retryable: true, poison: false },
   INVARIANT_VIOLATED: { retryable: false, poison: false },
 };
 

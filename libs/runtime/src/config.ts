@@ -52,6 +52,8 @@ export const commonEnvSchema = z.object({
   HTTP_HOST: z.string().min(1).default('0.0.0.0'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: int(1_000, 600_000).default(25_000),
+  /** Create or update the topics a service reads and writes at start (needs topic admin rights). */
+  ENSURE_TOPICS: bool.default(true),
 });
 
 export type CommonEnv = z.infer<typeof commonEnvSchema>;

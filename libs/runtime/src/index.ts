@@ -11,3 +11,11 @@ export {
 export { type OpsServer, type Route, startOpsServer } from './http.ts';
 export { createLogger, type Logger } from './logger.ts';
 export { CounterTally, createMetrics, type Metrics } from './metrics.ts';
+export {
+  type RunningService,
+  runMain,
+  type ServiceContext,
+  type ServiceParts,
+  type ServiceSpec,
+  startService,
+} from './service.ts';

@@ -16,6 +16,7 @@ export interface Metrics {
   eventToStageChangePublished: Histogram<'to'>;
   consumerLag: Gauge<'topic' | 'partition'>;
   redisScript: Histogram<'script'>;
+  commitConflicts: Counter;
   transitions: Counter<'from' | 'to'>;
   stageChangesPublished: Counter<'source'>;
   outboxDepth: Gauge;
@@ -89,9 +90,14 @@ export function createMetrics(service: string, opts: { defaultMetrics?: boolean 
       labelNames: ['topic', 'partition'],
       registers: r,
     }),
+    commitConflicts: new Counter({
+      name: 'leadscorer_commit_conflicts_total',
+      help: 'Lead commits skipped because another writer changed the lead since it was read (redone from a fresh read)',
+      registers: r,
+    }),
     redisScript: new Histogram({
       name: 'leadscorer_redis_script_seconds',
-      help: 'Latency of one pipelined round trip of Redis script calls',
+      help: 'Latency of one Redis round trip (script: read = the leads of a batch, commit = the compare-and-set script)',
       labelNames: ['script'],
       buckets: SCRIPT_BUCKETS,
       registers: r,

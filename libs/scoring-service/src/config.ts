@@ -16,11 +16,6 @@ export const scoringEnvSchema = commonEnvSchema.extend({
   APPLY_CHUNK_SIZE: int(1, 10_000).default(500),
   /** Partitions one instance processes at once (each stays in order). */
   PARTITIONS_CONCURRENTLY: int(1, 64).default(3),
-  /** Create or update the catalogue's topics at start (needs topic admin rights). */
-  ENSURE_TOPICS: z
-    .enum(['true', 'false'])
-    .default('true')
-    .transform((v) => v === 'true'),
   /** How long the group waits for a silent member before moving its partitions (crash detection). */
   KAFKA_SESSION_TIMEOUT_MS: int(6_000, 300_000).default(30_000),
   /** Back-off of transient-fault retries. */

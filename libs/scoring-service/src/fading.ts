@@ -1,23 +1,28 @@
-import type { Logger } from '@leadscorer/runtime';
-import type { RedisScoreStore } from '@leadscorer/store';
+import { advanceDue, type ScorerOptions, type ScoreStore } from '@leadscorer/core';
+import type { Logger, Metrics } from '@leadscorer/runtime';
 import type { StageChangePublisher } from './publisher.ts';
 
 /**
  * Moves leads down (or on) when time alone changes their stage: a score fading below an exit
- * threshold, a buying-intent signal growing too old. Every apply-events call schedules the
- * lead's next such moment (the engine's closed-form nextChangeAt) in its shard's `due` set;
- * this loop polls the shards and runs advance-leads for what is due. Several instances may run:
- * advance-leads re-checks the schedule and the stage inside its atomic call, so a lead is moved
- * once whoever gets there first.
+ * threshold, a buying-intent signal growing too old. Every commit that changes a lead schedules
+ * its next such moment (the engine's closed-form nextChangeAt) in its shard's due set; this loop
+ * polls the shards and, for what is due, reads the leads, runs the engine's advanceTo and commits
+ * with compare-and-set like any other writer (the core's advanceDue). Several instances may run:
+ * a lead another writer changed meanwhile is re-read, so it is moved once, whoever gets there
+ * first.
  */
 export interface FadingLoopOptions {
-  store: RedisScoreStore;
+  store: ScoreStore;
+  scorer: ScorerOptions;
   publisher: StageChangePublisher;
+  metrics: Metrics;
   log: Logger;
   clock: () => number;
   pollMs: number;
   batchSize: number;
 }
+
+const MAX_ROUNDS = 50;
 
 export class FadingLoop {
   private readonly opts: FadingLoopOptions;
@@ -45,16 +50,19 @@ export class FadingLoop {
 
   /** One pass over every shard at `now`; returns how many leads changed stage. */
   async pass(now: number): Promise<number> {
-    const { store, publisher, batchSize } = this.opts;
+    const { store, publisher, batchSize, scorer } = this.opts;
     let moved = 0;
-    for (let shard = 0; shard < store.keys.shards && !this.stopped; shard++) {
-      for (;;) {
-        const changes = await store.advanceDue(shard, now, batchSize);
-        if (changes.length > 0) {
-          await publisher.publish(changes, 'scheduler');
-          moved += changes.length;
+    for (let shard = 0; shard < store.shards && !this.stopped; shard++) {
+      // Bounded per pass: a lead rescheduled at `now` again would otherwise be taken forever.
+      for (let round = 0; round < MAX_ROUNDS; round++) {
+        const { leads, recorded } = await advanceDue(store, shard, now, batchSize, scorer);
+        if (recorded.length > 0) {
+          for (const { change } of recorded)
+            this.opts.metrics.transitions.inc({ from: change.from, to: change.to });
+          await publisher.publish(recorded, 'scheduler');
+          moved += recorded.length;
         }
-        if (changes.length < batchSize) break;
+        if (leads < batchSize) break;
       }
     }
     return moved;

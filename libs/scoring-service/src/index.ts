@@ -1,14 +1,15 @@
+export { runMain } from '@leadscorer/runtime';
 export { clockOf, loadScoringEnv, type ScoringEnv, scoringEnvSchema } from './config.ts';
 export { FadingLoop, type FadingLoopOptions } from './fading.ts';
-export { runMain } from './main-runner.ts';
 export { createScoringProcessor, type ProcessorDeps } from './processor.ts';
-export { createStageChangePublisher, type StageChangePublisher } from './publisher.ts';
+export { type PublishSource, StageChangePublisher } from './publisher.ts';
 export { OutboxRelay, type OutboxRelayOptions } from './relay.ts';
 export {
   type ConsumerServiceSpec,
-  type RunningService,
+  type ScoringService,
   startConsumerService,
   startFadingService,
   startRelayService,
 } from './service.ts';
-export { type Wiring, wire } from './wiring.ts';
+export { KafkaDeadLetterSink, KafkaStageChangeSink } from './sinks.ts';
+export { readModel, type Wiring, wire } from './wiring.ts';

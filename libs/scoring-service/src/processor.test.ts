@@ -5,25 +5,30 @@ import {
   AVRO_SCHEMAS,
   createCatalogue,
   createSerde,
-  DLQ_HEADERS,
   EXAMPLES,
   encodeFrame,
   parseAvro,
   type RecordByTopic,
   type TopicName,
 } from '@leadscorer/contracts';
+import {
+  type ConsumedMessage,
+  type DeadLetterSink,
+  MemoryScoreStore,
+  type StageChangeRecord,
+  type StageChangeSink,
+} from '@leadscorer/core';
 import { loadModel } from '@leadscorer/engine';
-import { LeadScorerError } from '@leadscorer/errors';
+import { isPoison, type LeadScorerError } from '@leadscorer/errors';
 import { createLogger, createMetrics, type InboundMessage } from '@leadscorer/runtime';
-import type { ApplyItem, ApplyOutcome, RedisScoreStore } from '@leadscorer/store';
-import type { Producer } from 'kafkajs';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createScoringProcessor } from './processor.ts';
-import type { StageChangePublisher } from './publisher.ts';
+import { StageChangePublisher } from './publisher.ts';
 
 /**
- * The processor's bookkeeping against in-memory stand-ins for Redis and Kafka (the real ones are
- * covered by test/e2e): what reaches the store, what is dead-lettered, and what is counted.
+ * The processor's bookkeeping on the core's ports, with the in-memory store and sinks (the real
+ * Redis and Kafka adapters are covered by the integration tests): what is applied, what is
+ * dead-lettered, what is published, and what is counted.
  */
 const modelPath = resolve(import.meta.dirname, '../../../models/default.yaml');
 const model = loadModel(readFileSync(modelPath, 'utf8'), modelPath);
@@ -31,7 +36,9 @@ const catalogue = createCatalogue();
 const now = Date.UTC(2026, 5, 1);
 const WEB = 'engagement.web-visit.v1';
 const EMAIL = 'engagement.email.v1';
+const TRIAL = 'product.trial-activity.v1';
 
+/** The registry client's two calls the serde makes, answered from the schemas in the repo. */
 class StubRegistry {
   down = false;
   async getSchema(id: number): Promise<unknown> {
@@ -40,6 +47,27 @@ class StubRegistry {
   }
   async getRegistryIdBySchema(subject: string): Promise<number> {
     return catalogue.topics.findIndex((t) => t.subject === subject) + 1;
+  }
+}
+
+class MemoryDeadLetters implements DeadLetterSink {
+  readonly letters: { topic: string; offset: string; code: string }[] = [];
+  async send(letters: readonly { message: ConsumedMessage; error: unknown }[]): Promise<void> {
+    for (const { message, error } of letters) {
+      expect(isPoison(error)).toBe(true);
+      this.letters.push({
+        topic: message.topic,
+        offset: message.offset,
+        code: (error as LeadScorerError).code,
+      });
+    }
+  }
+}
+
+class MemoryStageChanges implements StageChangeSink {
+  readonly sent: StageChangeRecord[] = [];
+  async send(changes: readonly StageChangeRecord[]): Promise<void> {
+    this.sent.push(...changes);
   }
 }
 
@@ -53,8 +81,8 @@ function message(topic: string, offset: number, key: string | null, value: Buffe
   return { topic, partition: 2, offset: String(offset), key: k, value, headers: {}, timestamp: String(now) };
 }
 
-const web = EXAMPLES[WEB];
-const email = EXAMPLES[EMAIL];
+const web = { ...EXAMPLES[WEB], eventTime: now - 60_000 };
+const email = { ...EXAMPLES[EMAIL], eventTime: now - 60_000, deliveredAt: now - 3_600_000 };
 const chunk = [
   message(WEB, 10, web.leadId, frame(WEB, web)),
   message(WEB, 11, web.leadId, frame(WEB, { ...web, eventId: 'bot', userAgent: 'Googlebot/2.1' })),
@@ -63,46 +91,30 @@ const chunk = [
   message(WEB, 14, web.leadId, frame(WEB, { ...web, eventId: 'again' })),
   message(WEB, 15, null, frame(WEB, web)),
 ];
-// What the stand-in store answers for the four events that reach it, in order.
-const OUTCOMES: ApplyOutcome[] = ['applied', 'filtered', 'redelivered', 'duplicate'];
 
 let registry: StubRegistry;
-let applied: ApplyItem[][];
-let deadLetters: { topic: string; code: unknown }[];
+let store: MemoryScoreStore;
+let deadLetters: MemoryDeadLetters;
+let stageChanges: MemoryStageChanges;
 let metrics: ReturnType<typeof createMetrics>;
 let processor: ReturnType<typeof createScoringProcessor>;
 
 beforeEach(() => {
   registry = new StubRegistry();
-  applied = [];
-  deadLetters = [];
+  store = new MemoryScoreStore();
+  deadLetters = new MemoryDeadLetters();
+  stageChanges = new MemoryStageChanges();
   metrics = createMetrics('test', { defaultMetrics: false });
-  const store = {
-    async applyBatch(items: ApplyItem[]) {
-      applied.push(items);
-      return { outcomes: items.map((_, i) => OUTCOMES[i]!), changes: [] };
-    },
-  } as unknown as RedisScoreStore;
-  const producer = {
-    async sendBatch(batch: {
-      topicMessages: { topic: string; messages: { headers: Record<string, unknown> }[] }[];
-    }) {
-      for (const t of batch.topicMessages)
-        for (const m of t.messages)
-          deadLetters.push({ topic: t.topic, code: String(m.headers[DLQ_HEADERS.errorCode]) });
-    },
-  } as unknown as Producer;
-  const publisher: StageChangePublisher = { publish: async () => {} };
   processor = createScoringProcessor({
-    service: 'test',
     serde: createSerde({ registry: registry as unknown as SchemaRegistry, catalogue }),
     model,
     store,
-    producer,
-    publisher,
+    deadLetters,
+    publisher: new StageChangePublisher({ store, sink: stageChanges, metrics, clock: () => now }),
     metrics,
     log: createLogger('test', 'silent'),
     clock: () => now,
+    historyLength: 5,
   });
 });
 
@@ -121,27 +133,25 @@ async function values(name: string): Promise<Record<string, number>> {
 }
 
 describe('createScoringProcessor', () => {
-  it('applies the good, dead-letters the poison and counts each once per label set', async () => {
-    // Twice: the first pass looks the schemas up, the second decodes from the cache.
+  it('applies the good, dead-letters the poison, skips a redelivery and counts each once per label set', async () => {
+    // Twice: the second time is Kafka redelivering the chunk (and decodes from the schema cache).
     await processor(chunk);
+    const once = store.peek(web.leadId)!;
     await processor(chunk);
 
-    for (const items of applied) {
-      expect(items.map((i) => [i.leadId, i.source, i.offset, i.effect.eventId])).toEqual([
-        [web.leadId, 'w2', 10, web.eventId],
-        [web.leadId, 'w2', 11, 'bot'],
-        [email.leadId, 'e2', 13, email.eventId],
-        [web.leadId, 'w2', 14, 'again'],
-      ]);
-    }
-    expect(applied[1]).toEqual(applied[0]);
-    const dlq = catalogue.get(WEB).deadLetterTopic;
-    expect(deadLetters.slice(0, 2)).toEqual([
-      { topic: dlq, code: 'MESSAGE_VALIDATION_FAILED' },
-      { topic: dlq, code: 'MESSAGE_NO_KEY' },
+    expect(once.offsets).toEqual(
+      new Map([
+        ['w2', 14],
+        ['e2', 13],
+      ]),
+    );
+    expect(store.peek(web.leadId)).toEqual(once);
+    expect(deadLetters.letters).toEqual([
+      { topic: WEB, offset: '12', code: 'MESSAGE_VALIDATION_FAILED' },
+      { topic: WEB, offset: '15', code: 'MESSAGE_NO_KEY' },
+      { topic: WEB, offset: '12', code: 'MESSAGE_VALIDATION_FAILED' },
+      { topic: WEB, offset: '15', code: 'MESSAGE_NO_KEY' },
     ]);
-    expect(deadLetters.slice(2)).toEqual(deadLetters.slice(0, 2));
-
     expect(await values('leadscorer_events_consumed_total')).toEqual({
       [`topic=${WEB}`]: 10,
       [`topic=${EMAIL}`]: 2,
@@ -150,20 +160,34 @@ describe('createScoringProcessor', () => {
       [`topic=${WEB},reason=MESSAGE_VALIDATION_FAILED`]: 2,
       [`topic=${WEB},reason=MESSAGE_NO_KEY`]: 2,
     });
-    expect(await values('leadscorer_events_applied_total')).toEqual({ [`topic=${WEB}`]: 2 });
-    expect(await values('leadscorer_event_to_applied_seconds')).toEqual({ [`topic=${WEB}`]: 2 });
-    expect(await values('leadscorer_events_filtered_total')).toEqual({
-      [`topic=${WEB},reason=web-bot`]: 2,
+    expect(await values('leadscorer_events_applied_total')).toEqual({
+      [`topic=${WEB}`]: 2,
+      [`topic=${EMAIL}`]: 1,
     });
+    expect(await values('leadscorer_event_to_applied_seconds')).toEqual({
+      [`topic=${WEB}`]: 2,
+      [`topic=${EMAIL}`]: 1,
+    });
+    // The second time even the bot visit is below its source's watermark (14): not looked at again.
+    expect(await values('leadscorer_events_filtered_total')).toEqual({ [`topic=${WEB},reason=web-bot`]: 1 });
     expect(await values('leadscorer_events_deduplicated_total')).toEqual({
-      [`topic=${EMAIL},reason=offset`]: 2,
-      [`topic=${WEB},reason=event-id`]: 2,
+      [`topic=${WEB},reason=offset`]: 3,
+      [`topic=${EMAIL},reason=offset`]: 1,
     });
-    const hits = applied[0]![0]!.effect.hits;
-    expect(hits.length).toBeGreaterThan(0);
-    expect(await values('leadscorer_rule_hits_total')).toEqual(
-      Object.fromEntries(hits.map((rule) => [`rule=${rule}`, 2])),
-    );
+    const hits = (await values('leadscorer_rule_hits_total')) as Record<string, number>;
+    expect(Object.keys(hits).length).toBeGreaterThan(0);
+    expect(stageChanges.sent).toEqual([]);
+  });
+
+  it('publishes the stage changes a chunk records and clears them from the outbox', async () => {
+    const trial = { ...EXAMPLES[TRIAL], leadId: 'trial-1', eventTime: now, action: 'signup' };
+    await processor([message(TRIAL, 0, trial.leadId, frame(TRIAL, trial))]);
+    expect(stageChanges.sent.map(({ lead, from, to, seq }) => ({ lead, from, to, seq }))).toEqual([
+      { lead: 'trial-1', from: 'unqualified', to: 'pql', seq: 1 },
+    ]);
+    expect(await store.outboxDepth()).toBe(0);
+    expect(store.peek('trial-1')!.history.map((h) => h.to)).toEqual(['pql']);
+    expect(await values('leadscorer_stage_transitions_total')).toEqual({ 'from=unqualified,to=pql': 1 });
   });
 
   it('has the chunk retried when the registry is down, having counted what it read', async () => {
@@ -172,9 +196,9 @@ describe('createScoringProcessor', () => {
       () => null,
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(LeadScorerError);
     expect((err as LeadScorerError).code).toBe('REGISTRY_UNAVAILABLE');
-    expect(applied).toEqual([]);
+    expect(store.leadIds()).toEqual([]);
+    expect(deadLetters.letters).toEqual([]);
     expect(await values('leadscorer_events_consumed_total')).toEqual({ [`topic=${WEB}`]: 1 });
   });
 });

@@ -1,6 +1,7 @@
-import { type Decoded, deadLetterMessage, type Serde } from '@leadscorer/contracts';
+import type { Decoded, Serde } from '@leadscorer/contracts';
+import { type ApplyItem, applyChunk, type DeadLetterSink, type ScoreStore, sourceId } from '@leadscorer/core';
 import { evaluateEvent, type Model } from '@leadscorer/engine';
-import { isPoison, LeadScorerError } from '@leadscorer/errors';
+import { isPoison, type LeadScorerError } from '@leadscorer/errors';
 import {
   type BatchProcessor,
   CounterTally,
@@ -8,42 +9,46 @@ import {
   type Logger,
   type Metrics,
 } from '@leadscorer/runtime';
-import { type ApplyItem, type RedisScoreStore, sourceId } from '@leadscorer/store';
-import type { Producer } from 'kafkajs';
 import type { StageChangePublisher } from './publisher.ts';
 
 export interface ProcessorDeps {
-  service: string;
   serde: Serde;
   model: Model;
-  store: RedisScoreStore;
-  producer: Producer;
+  store: ScoreStore;
+  deadLetters: DeadLetterSink;
   publisher: StageChangePublisher;
   metrics: Metrics;
   log: Logger;
   clock: () => number;
+  historyLength: number;
 }
 
 const TYPE_CODE: Record<string, string> = { web: 'w', email: 'e', trial: 't', profile: 'p', sales: 's' };
 
 /**
- * Decode -> evaluate -> apply atomically in Redis -> dead-letter the poison -> publish stage
- * changes. Resolves only when every message of the chunk is applied or dead-lettered, so the
- * consumer loop may commit; throws a retryable error to have the same chunk retried (every
- * step is idempotent: offset watermarks in Redis, stable stage-change ids in Kafka).
+ * Decode -> evaluate -> dead-letter the poison -> apply with the engine and commit (the core's
+ * applyChunk: read, compute, compare-and-set) -> publish stage changes. Resolves only when every
+ * message of the chunk is applied or dead-lettered, so the consumer loop may commit; throws a
+ * retryable error to have the same chunk retried (every step is idempotent: offset watermarks in
+ * the stored records, stable stage-change ids in Kafka).
  *
  * Per-message work is kept to what each message needs: counters are tallied per chunk and
  * incremented once per label set (prom-client hashes and validates labels on every call), and
  * a message whose schema is already known is decoded without an await.
  */
 export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
-  const { serde, model, store, producer, publisher, metrics, log, clock, service } = deps;
+  const { serde, model, store, deadLetters, publisher, metrics, log, clock, historyLength } = deps;
+  const scorer = {
+    model,
+    historyLength,
+    onConflicts: (n: number) => metrics.commitConflicts.inc(n),
+  };
   return async (messages: InboundMessage[]) => {
     const now = clock();
     const items: ApplyItem[] = [];
     const eventTimes: number[] = [];
     const topics: string[] = [];
-    const dead: ReturnType<typeof deadLetterMessage>[] = [];
+    const dead: { message: InboundMessage; error: unknown }[] = [];
     const consumed = new CounterTally(metrics.consumed, ['topic']);
     const deadLettered = new CounterTally(metrics.deadLettered, ['topic', 'reason']);
     // Every message of a chunk usually shares type and partition: build their source id once.
@@ -75,7 +80,7 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
             { topic: m.topic, partition: m.partition, offset: m.offset, code },
             'dead-lettering message',
           );
-          dead.push(deadLetterMessage(m, err, { service, now }));
+          dead.push({ message: m, error: err });
         }
       }
     } finally {
@@ -84,21 +89,10 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
       deadLettered.flush();
     }
 
-    if (dead.length > 0) {
-      try {
-        await producer.sendBatch({
-          acks: -1,
-          topicMessages: dead.map((d) => ({ topic: d.topic, messages: [d.message] })),
-        });
-      } catch (err) {
-        throw new LeadScorerError('BROKER_UNAVAILABLE', `dead-lettering: ${(err as Error).message}`, {
-          cause: err,
-        });
-      }
-    }
+    await deadLetters.send(dead, now);
     if (items.length === 0) return;
 
-    const { outcomes, changes } = await store.applyBatch(items, now);
+    const { outcomes, recorded } = await applyChunk(store, items, now, scorer);
     const appliedAt = Date.now();
     const applied = new CounterTally(metrics.applied, ['topic']);
     const filtered = new CounterTally(metrics.filtered, ['topic', 'reason']);
@@ -130,21 +124,16 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
     filtered.flush();
     deduplicated.flush();
     ruleHits.flush();
-    for (const { change } of changes) metrics.transitions.inc({ from: change.from, to: change.to });
-    if (changes.length > 0) {
+    for (const { change } of recorded) metrics.transitions.inc({ from: change.from, to: change.to });
+    if (recorded.length > 0) {
       log.info(
         {
-          changes: changes.map((c) => ({
-            lead: c.change.lead,
-            from: c.change.from,
-            to: c.change.to,
-            seq: c.change.seq,
-          })),
+          changes: recorded.map(({ change: c }) => ({ lead: c.lead, from: c.from, to: c.to, seq: c.seq })),
         },
         'stage changes recorded',
       );
       // The fast path; if it fails the changes stay in the outbox and the relay publishes them.
-      await publisher.publish(changes, 'inline');
+      await publisher.publish(recorded, 'inline');
     }
   };
 }

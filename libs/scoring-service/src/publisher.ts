@@ -1,68 +1,34 @@
-import { type Catalogue, type Serde, toStageChangedRecord } from '@leadscorer/contracts';
-import { transitionId } from '@leadscorer/engine';
-import { LeadScorerError } from '@leadscorer/errors';
+import type { RecordedChange, ScoreStore, StageChangeSink } from '@leadscorer/core';
 import type { Metrics } from '@leadscorer/runtime';
-import type { RecordedChange, RedisScoreStore } from '@leadscorer/store';
-import type { Producer } from 'kafkajs';
+
+export type PublishSource = 'inline' | 'relay' | 'scheduler';
 
 /**
- * Publishes recorded stage changes to lead.stage-changed and only then removes them from the
- * outbox. The event id is derived from (lead, sequence, from, to), so a change published twice
- * (a crash between the broker's ack and the outbox delete) carries the same id both times.
+ * Publishes recorded stage changes and only then removes them from the outbox. A crash between
+ * the broker's ack and the outbox delete publishes the change again, with the same event id.
  */
-export interface StageChangePublisher {
-  publish(changes: RecordedChange[], source: 'inline' | 'relay' | 'scheduler'): Promise<void>;
-}
+export class StageChangePublisher {
+  private readonly deps: { store: ScoreStore; sink: StageChangeSink; metrics: Metrics; clock: () => number };
 
-export function createStageChangePublisher(deps: {
-  producer: Producer;
-  serde: Serde;
-  catalogue: Catalogue;
-  store: RedisScoreStore;
-  metrics: Metrics;
-  clock: () => number;
-}): StageChangePublisher {
-  const { producer, serde, store, metrics, clock } = deps;
-  return {
-    async publish(changes, source) {
-      if (changes.length === 0) return;
-      const emittedAt = clock();
-      const messages = await Promise.all(
-        changes.map(async ({ change }) => {
-          const record = toStageChangedRecord(change, {
-            leadId: change.lead,
-            eventId: transitionId(change.lead, change.seq, change.from, change.to),
-            emittedAt,
-            modelVersion: change.modelVersion,
-          });
-          const m = await serde.encode('lead.stage-changed.v1', record, emittedAt);
-          return { topic: m.topic, key: m.key, value: m.value };
-        }),
+  constructor(deps: { store: ScoreStore; sink: StageChangeSink; metrics: Metrics; clock: () => number }) {
+    this.deps = deps;
+  }
+
+  async publish(recorded: readonly RecordedChange[], source: PublishSource): Promise<void> {
+    if (recorded.length === 0) return;
+    const { store, sink, metrics, clock } = this.deps;
+    await sink.send(
+      recorded.map((r) => r.change),
+      clock(),
+    );
+    const ackedAt = Date.now();
+    for (const { change } of recorded) {
+      metrics.eventToStageChangePublished.observe(
+        { to: change.to },
+        Math.max(0, ackedAt - change.eventTime) / 1000,
       );
-      try {
-        await producer.send({
-          topic: messages[0]!.topic,
-          acks: -1,
-          messages: messages.map((m) => ({ key: m.key, value: m.value })),
-        });
-      } catch (err) {
-        throw new LeadScorerError(
-          'BROKER_UNAVAILABLE',
-          `publishing stage changes: ${(err as Error).message}`,
-          {
-            cause: err,
-          },
-        );
-      }
-      const ackedAt = Date.now();
-      for (const { change } of changes) {
-        metrics.eventToStageChangePublished.observe(
-          { to: change.to },
-          Math.max(0, ackedAt - change.eventTime) / 1000,
-        );
-      }
-      metrics.stageChangesPublished.inc({ source }, changes.length);
-      await store.ackOutbox(changes);
-    },
-  };
+    }
+    metrics.stageChangesPublished.inc({ source }, recorded.length);
+    await store.ackOutbox(recorded);
+  }
 }

@@ -1,5 +1,5 @@
+import type { ScoreStore } from '@leadscorer/core';
 import type { Logger, Metrics } from '@leadscorer/runtime';
-import type { RedisScoreStore } from '@leadscorer/store';
 import type { StageChangePublisher } from './publisher.ts';
 
 /**
@@ -10,7 +10,7 @@ import type { StageChangePublisher } from './publisher.ts';
  * shard is short and idempotent.
  */
 export interface OutboxRelayOptions {
-  store: RedisScoreStore;
+  store: ScoreStore;
   publisher: StageChangePublisher;
   metrics: Metrics;
   log: Logger;
@@ -52,7 +52,7 @@ export class OutboxRelay {
     const { store, publisher, metrics, log, batchSize, minAgeMs } = this.opts;
     let published = 0;
     try {
-      for (let shard = 0; shard < store.keys.shards && !this.stopped; shard++) {
+      for (let shard = 0; shard < store.shards && !this.stopped; shard++) {
         for (;;) {
           const pending = await store.pendingOutbox(shard, batchSize, minAgeMs, Date.now());
           if (pending.length === 0) break;

@@ -7,43 +7,50 @@ import {
   createSerde,
   type Serde,
 } from '@leadscorer/contracts';
+import { HISTORY_LENGTH, type ScorerOptions, type ScoreStore } from '@leadscorer/core';
 import { loadModel, type Model } from '@leadscorer/engine';
 import {
   createKafka,
-  createLogger,
-  createMetrics,
   createRedis,
   type Logger,
   type Metrics,
   type RedisClient,
+  type ServiceContext,
 } from '@leadscorer/runtime';
-import { HISTORY_LENGTH, RedisScoreStore, SHARDS } from '@leadscorer/store';
+import { RedisScoreStore, SHARDS } from '@leadscorer/store';
 import type { Kafka, Producer } from 'kafkajs';
 import { clockOf, type ScoringEnv } from './config.ts';
-import { createStageChangePublisher, type StageChangePublisher } from './publisher.ts';
+import { StageChangePublisher } from './publisher.ts';
+import { KafkaDeadLetterSink, KafkaStageChangeSink } from './sinks.ts';
 
-/** Everything a scoring-side process is built from; created, not connected. */
+/** Everything a scoring-side process is built from: created, not connected. */
 export interface Wiring {
   env: ScoringEnv;
   service: string;
   log: Logger;
   metrics: Metrics;
   model: Model;
+  scorer: ScorerOptions;
   catalogue: Catalogue;
   kafka: Kafka;
   producer: Producer;
   redis: RedisClient;
-  store: RedisScoreStore;
+  store: ScoreStore;
   serde: Serde;
   publisher: StageChangePublisher;
+  deadLetters: KafkaDeadLetterSink;
   clock: () => number;
 }
 
-export function wire(service: string, env: ScoringEnv): Wiring {
-  const log = createLogger(service, env.LOG_LEVEL);
-  const metrics = createMetrics(service);
-  const modelPath = resolve(env.MODEL_FILE);
-  const model = loadModel(readFileSync(modelPath, 'utf8'), modelPath);
+/** Reads and validates the model file: a bad one stops the service with file, line and field. */
+export function readModel(file: string): Model {
+  const path = resolve(file);
+  return loadModel(readFileSync(path, 'utf8'), path);
+}
+
+export function wire(ctx: ServiceContext<ScoringEnv>): Wiring {
+  const { env, name: service, log, metrics } = ctx;
+  const model = readModel(env.MODEL_FILE);
   const catalogue = createCatalogue({ prefix: env.TOPIC_PREFIX });
   const kafka = createKafka(env, `lead-scorer.${service}`, log);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
@@ -53,11 +60,15 @@ export function wire(service: string, env: ScoringEnv): Wiring {
     client: redis,
     keys: { prefix: env.REDIS_KEY_PREFIX, shards: SHARDS },
     model,
-    historyLength: HISTORY_LENGTH,
-    observe: (script, seconds) => metrics.redisScript.observe({ script }, seconds),
+    observe: (operation, seconds) => metrics.redisScript.observe({ script: operation }, seconds),
   });
   const serde = createSerde({ registry: createRegistryClient(env.SCHEMA_REGISTRY_URL), catalogue });
-  const publisher = createStageChangePublisher({ producer, serde, catalogue, store, metrics, clock });
+  const publisher = new StageChangePublisher({
+    store,
+    sink: new KafkaStageChangeSink({ producer, serde }),
+    metrics,
+    clock,
+  });
   log.info(
     {
       model: model.version,
@@ -73,6 +84,11 @@ export function wire(service: string, env: ScoringEnv): Wiring {
     log,
     metrics,
     model,
+    scorer: {
+      model,
+      historyLength: HISTORY_LENGTH,
+      onConflicts: (n) => metrics.commitConflicts.inc(n),
+    },
     catalogue,
     kafka,
     producer,
@@ -80,6 +96,7 @@ export function wire(service: string, env: ScoringEnv): Wiring {
     store,
     serde,
     publisher,
+    deadLetters: new KafkaDeadLetterSink({ producer, service }),
     clock,
   };
 }

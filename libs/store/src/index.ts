@@ -1,24 +1,6 @@
+export { decodeRecord, encodeRecord, FORMAT } from './codec.ts';
 export { redisError } from './errors.ts';
-export {
-  dueKey,
-  fnv1a32,
-  HISTORY_LENGTH,
-  type KeySpace,
-  leadKey,
-  outboxKey,
-  SHARDS,
-  shardOf,
-  sourceId,
-} from './keys.ts';
-export { compileLuaModel, type LuaModel } from './script-model.ts';
-export { buildLibrary, loadLibrary, type ScriptLibrary, type ScriptName } from './scripts.ts';
-export { decodeStoredLead, type HistoryEntry, normalizeState, type StoredLead } from './state-codec.ts';
-export {
-  type ApplyBatchResult,
-  type ApplyItem,
-  type ApplyOutcome,
-  type RecordedChange,
-  RedisScoreStore,
-  type ScoreStoreOptions,
-  type StageChangeRecord,
-} from './store.ts';
+export { dueKey, type KeySpace, leadKey, namesKey, outboxKey, SHARDS, shardOf } from './keys.ts';
+export { modelNames, NameTable } from './names.ts';
+export { defineScripts, SCRIPTS, type ScriptName, scriptSource } from './scripts.ts';
+export { type CommitCall, commitCall, RedisScoreStore, type RedisScoreStoreOptions } from './store.ts';

@@ -1,12 +1,12 @@
+import type { ScoreStore } from '@leadscorer/core';
 import { explain, type Model, transitionId } from '@leadscorer/engine';
 import type { Route } from '@leadscorer/runtime';
-import type { RedisScoreStore } from '@leadscorer/store';
 import { OPENAPI } from './openapi.ts';
 
 const MAX_ID = 128;
 
 /** GET /leads/{id} and GET /openapi.json. Clock read once per request, at this edge. */
-export function leadRoutes(deps: { store: RedisScoreStore; model: Model; clock: () => number }): Route {
+export function leadRoutes(deps: { store: ScoreStore; model: Model; clock: () => number }): Route {
   const { store, model, clock } = deps;
   return async (req, url) => {
     if (url.pathname === '/openapi.json') return { status: 200, body: OPENAPI };
@@ -37,11 +37,11 @@ export function leadRoutes(deps: { store: RedisScoreStore; model: Model; clock: 
         },
       };
     }
-    const found = await store.readLead(leadId);
+    const found = (await store.read([leadId])).get(leadId)?.record;
     if (!found)
       return { status: 404, body: { error: 'not_found', message: `no lead ${JSON.stringify(leadId)}` } };
     const now = clock();
-    const e = explain(found.stored.state, now, model);
+    const e = explain(found.state, now, model);
     return {
       status: 200,
       body: {

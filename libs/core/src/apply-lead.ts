@@ -1,0 +1,113 @@
+import {
+  advanceTo,
+  applyEffect,
+  type EventEffect,
+  initialState,
+  type Model,
+  nextChangeAt,
+  type StageTransition,
+} from '@leadscorer/engine';
+import { historyEntry, type LeadRecord, type StageChangeRecord } from './records.ts';
+
+/**
+ * The pure part of applying a chunk of events: per lead, the offset watermarks (Kafka
+ * redelivery), the engine (`applyEffect` in place, the ladder), the lead's history and its next
+ * time-driven change. No I/O: scorer.ts reads the records, runs this, and commits the result.
+ */
+
+/** One event to apply: the effect the engine evaluated, and where it came from in Kafka. */
+export interface ApplyItem {
+  leadId: string;
+  /** Offset-watermark source, e.g. "w3" (records.ts sourceId). */
+  source: string;
+  offset: number;
+  effect: EventEffect;
+}
+
+/** `redelivered`: at or below its source's offset watermark, applied before. */
+export type ItemOutcome = 'applied' | 'redelivered' | 'duplicate' | 'filtered';
+
+export function newRecord(model: Model): LeadRecord {
+  return { state: initialState(model), offsets: new Map(), history: [], due: null };
+}
+
+export interface LeadResult {
+  /** Whether the record changed and must be written. */
+  changed: boolean;
+  changes: StageChangeRecord[];
+}
+
+/**
+ * Applies `items[at[0]], items[at[1]], ...` (one lead's events, in partition order) to `record`
+ * in place and writes each event's outcome into `outcomes` at the same positions. An event at or
+ * below its source's watermark is skipped. Machine activity changes nothing and moves no
+ * watermark (applying it again changes nothing either).
+ */
+export function applyToLead(
+  record: LeadRecord,
+  items: readonly ApplyItem[],
+  at: readonly number[],
+  outcomes: ItemOutcome[],
+  now: number,
+  model: Model,
+  historyLength: number,
+): LeadResult {
+  let changed = false;
+  const changes: StageChangeRecord[] = [];
+  for (const i of at) {
+    const item = items[i]!;
+    const mark = record.offsets.get(item.source);
+    if (mark !== undefined && item.offset <= mark) {
+      outcomes[i] = 'redelivered';
+      continue;
+    }
+    const r = applyEffect(record.state, item.effect, now, model, { inPlace: true });
+    outcomes[i] = r.outcome;
+    // Machine activity changes nothing, now or when applied again: no write for it.
+    if (r.outcome === 'filtered') continue;
+    // A duplicate moves the watermark too: once its original has left the dedupe ring, only
+    // the watermark keeps a redelivery of this very message from counting.
+    record.offsets.set(item.source, item.offset);
+    changed = true;
+    if (r.outcome !== 'applied') continue;
+    record.state = r.state;
+    if (r.transition)
+      changes.push(recordChange(record, item.leadId, r.transition, now, model, historyLength));
+  }
+  return { changed, changes };
+}
+
+/**
+ * Re-evaluates a lead at `now` with no new event (a score faded below an exit threshold, a
+ * signal expired): what the fading loop runs when the lead's scheduled time has come.
+ */
+export function advanceLead(
+  record: LeadRecord,
+  leadId: string,
+  now: number,
+  model: Model,
+  historyLength: number,
+): LeadResult {
+  const r = advanceTo(record.state, now, model);
+  if (!r.transition) return { changed: false, changes: [] };
+  record.state = r.state;
+  return { changed: true, changes: [recordChange(record, leadId, r.transition, now, model, historyLength)] };
+}
+
+/** The lead's next time-driven change as the engine predicts it at `now`. */
+export function dueOf(record: LeadRecord, now: number, model: Model): number | null {
+  return nextChangeAt(record.state, now, model);
+}
+
+function recordChange(
+  record: LeadRecord,
+  lead: string,
+  transition: StageTransition,
+  now: number,
+  model: Model,
+  historyLength: number,
+): StageChangeRecord {
+  record.history.unshift(historyEntry(transition, now));
+  if (record.history.length > historyLength) record.history.length = historyLength;
+  return { ...transition, lead, modelVersion: model.version, at: now };
+}

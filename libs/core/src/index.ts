@@ -1,0 +1,38 @@
+/**
+ * @leadscorer/core: the scoring core around the engine. The ports it owns (a ScoreStore, a
+ * stage-change sink, a dead-letter sink), the per-lead record the stores keep, and the one way
+ * every writer changes a lead: read, apply with the engine in process, commit with
+ * compare-and-set. No Kafka, Redis or logger here; adapters live in libs/store and
+ * libs/scoring-service.
+ */
+export {
+  type ApplyItem,
+  advanceLead,
+  applyToLead,
+  dueOf,
+  type ItemOutcome,
+  type LeadResult,
+  newRecord,
+} from './apply-lead.ts';
+export { cloneRecord, MemoryScoreStore } from './memory-store.ts';
+export type {
+  CommitResult,
+  ConsumedMessage,
+  DeadLetterSink,
+  LeadWrite,
+  RecordedChange,
+  ScoreStore,
+  StageChangeSink,
+  StoredLead,
+  StoreVersion,
+} from './ports.ts';
+export {
+  HISTORY_LENGTH,
+  type HistoryEntry,
+  historyEntry,
+  type LeadRecord,
+  type StageChangeRecord,
+  sourceId,
+} from './records.ts';
+export { advanceDue, applyChunk, type ChunkResult, type ScorerOptions } from './scorer.ts';
+export { SHARDS, shardOf } from './shards.ts';

@@ -1,0 +1,138 @@
+import { copyState } from '@leadscorer/engine';
+import type {
+  CommitResult,
+  LeadWrite,
+  RecordedChange,
+  ScoreStore,
+  StoredLead,
+  StoreVersion,
+} from './ports.ts';
+import type { LeadRecord, StageChangeRecord } from './records.ts';
+import { SHARDS, shardOf } from './shards.ts';
+
+/**
+ * The ScoreStore port in memory, with the Redis adapter's semantics (compare-and-set per lead,
+ * per-shard outboxes and schedules): for unit tests of everything built on the port, and for
+ * tools that score in process. Records are copied in and out, as a real store would.
+ */
+export class MemoryScoreStore implements ScoreStore {
+  readonly shards: number;
+  private readonly leads = new Map<string, { record: LeadRecord; version: number }>();
+  private readonly due = new Map<string, number>();
+  private readonly outboxes: { id: string; at: number; change: StageChangeRecord }[][];
+  private versions = 0;
+  private outboxSeq = 0;
+  /** Called before each commit is applied: tests use it to interleave another writer. */
+  beforeCommit: (() => void | Promise<void>) | undefined;
+
+  constructor(shards = SHARDS) {
+    this.shards = shards;
+    this.outboxes = Array.from({ length: shards }, () => []);
+  }
+
+  async read(leadIds: readonly string[]): Promise<Map<string, StoredLead>> {
+    const out = new Map<string, StoredLead>();
+    for (const id of leadIds) {
+      const found = this.leads.get(id);
+      if (found) out.set(id, { record: cloneRecord(found.record), version: asVersion(found.version) });
+    }
+    return out;
+  }
+
+  async commit(writes: readonly LeadWrite[], now: number): Promise<CommitResult> {
+    await this.beforeCommit?.();
+    const conflicts: string[] = [];
+    const recorded: RecordedChange[] = [];
+    for (const w of writes) {
+      const current = this.leads.get(w.leadId);
+      const expected = w.expected === undefined ? undefined : fromVersion(w.expected);
+      if (current?.version !== expected) {
+        conflicts.push(w.leadId);
+        continue;
+      }
+      if (w.record) this.leads.set(w.leadId, { record: cloneRecord(w.record), version: ++this.versions });
+      if (w.due === null) this.due.delete(w.leadId);
+      else if (w.due !== undefined) this.due.set(w.leadId, w.due);
+      const shard = shardOf(w.leadId, this.shards);
+      for (const change of w.changes) {
+        const outboxId = `${now}-${this.outboxSeq++}`;
+        this.outboxes[shard]!.push({ id: outboxId, at: now, change });
+        recorded.push({ shard, outboxId, change });
+      }
+    }
+    return { conflicts, recorded };
+  }
+
+  async dueLeads(shard: number, now: number, limit: number): Promise<string[]> {
+    return [...this.due]
+      .filter(([id, at]) => at <= now && shardOf(id, this.shards) === shard)
+      .sort((a, b) => a[1] - b[1])
+      .slice(0, limit)
+      .map(([id]) => id);
+  }
+
+  async nextDue(shard: number): Promise<number | undefined> {
+    let first: number | undefined;
+    for (const [id, at] of this.due) {
+      if (shardOf(id, this.shards) === shard && (first === undefined || at < first)) first = at;
+    }
+    return first;
+  }
+
+  async pendingOutbox(
+    shard: number,
+    count: number,
+    minAgeMs: number,
+    now: number,
+  ): Promise<RecordedChange[]> {
+    return this.outboxes[shard]!.filter((e) => e.at <= now - minAgeMs)
+      .slice(0, count)
+      .map((e) => ({ shard, outboxId: e.id, change: e.change }));
+  }
+
+  async ackOutbox(changes: readonly RecordedChange[]): Promise<void> {
+    for (const c of changes) {
+      const box = this.outboxes[c.shard]!;
+      const i = box.findIndex((e) => e.id === c.outboxId);
+      if (i >= 0) box.splice(i, 1);
+    }
+  }
+
+  async outboxDepth(): Promise<number> {
+    return this.outboxes.reduce((n, box) => n + box.length, 0);
+  }
+
+  /** The stored record of a lead (a copy), for assertions. */
+  peek(leadId: string): LeadRecord | undefined {
+    const found = this.leads.get(leadId);
+    return found && cloneRecord(found.record);
+  }
+
+  /** Every lead id stored. */
+  leadIds(): string[] {
+    return [...this.leads.keys()];
+  }
+
+  /** The scheduled time of a lead, if any. */
+  dueAt(leadId: string): number | undefined {
+    return this.due.get(leadId);
+  }
+}
+
+export function cloneRecord(r: LeadRecord): LeadRecord {
+  return {
+    state: copyState(r.state),
+    offsets: new Map(r.offsets),
+    history: r.history.map((h) => ({ ...h, cause: { ...h.cause } })),
+    due: r.due,
+  };
+}
+
+// Versions are numbers here; the port only ever hands them back.
+function asVersion(v: number): StoreVersion {
+  return { v } as unknown as StoreVersion;
+}
+
+function fromVersion(v: StoreVersion): number {
+  return (v as unknown as { v: number }).v;
+}

@@ -1,0 +1,90 @@
+import type { LeadRecord, StageChangeRecord } from './records.ts';
+
+/**
+ * The ports the scoring core owns: the services, the relay, the fading loop and the read API
+ * depend on these interfaces only. libs/store implements ScoreStore for Redis; the kafkajs
+ * adapters in libs/scoring-service implement the sinks; memory-store.ts is the in-memory
+ * ScoreStore the unit tests (and what-if tools) use.
+ */
+
+/**
+ * A lead as read, with an opaque version that a commit compares against. Only the store that
+ * produced it knows what it is (the Redis adapter: the stored bytes themselves).
+ */
+export interface StoredLead {
+  record: LeadRecord;
+  version: StoreVersion;
+}
+
+declare const storeVersion: unique symbol;
+
+/** Opaque to everything but the store that issued it. */
+export type StoreVersion = { readonly [storeVersion]: true };
+
+/** One lead's part of a commit: written only if the lead is still at the version read. */
+export interface LeadWrite {
+  leadId: string;
+  /** The version the write was computed from; undefined when the lead did not exist. */
+  expected: StoreVersion | undefined;
+  /** The new record; undefined keeps the stored one (only the schedule or outbox changes). */
+  record?: LeadRecord;
+  /** The lead's next time-driven change: a time, null to unschedule, undefined to leave it. */
+  due?: number | null;
+  /** Stage changes to append to the lead's shard's outbox, in order. */
+  changes: StageChangeRecord[];
+}
+
+/** A stage change in a shard's outbox; acknowledge it once the broker has it. */
+export interface RecordedChange {
+  shard: number;
+  outboxId: string;
+  change: StageChangeRecord;
+}
+
+export interface CommitResult {
+  /** Leads whose version moved since they were read: nothing of theirs was written. */
+  conflicts: string[];
+  /** The committed writes' stage changes with their outbox ids, in write order. */
+  recorded: RecordedChange[];
+}
+
+export interface ScoreStore {
+  readonly shards: number;
+  /** The stored leads among `leadIds` (absent ones are missing from the map). One round trip. */
+  read(leadIds: readonly string[]): Promise<Map<string, StoredLead>>;
+  /**
+   * Applies every write whose lead is still at its expected version, atomically per lead (the
+   * record, its schedule and its outbox entries together), and skips the others.
+   */
+  commit(writes: readonly LeadWrite[], now: number): Promise<CommitResult>;
+  /** Up to `limit` leads of a shard whose scheduled time is at or before `now`. */
+  dueLeads(shard: number, now: number, limit: number): Promise<string[]>;
+  /** The earliest scheduled time of a shard, if any. */
+  nextDue(shard: number): Promise<number | undefined>;
+  /** Outbox entries of a shard recorded at least `minAgeMs` before `now`, oldest first. */
+  pendingOutbox(shard: number, count: number, minAgeMs: number, now: number): Promise<RecordedChange[]>;
+  /** Removes published entries; only ever called after the broker acknowledged them. */
+  ackOutbox(changes: readonly RecordedChange[]): Promise<void>;
+  outboxDepth(): Promise<number>;
+}
+
+/** Where stage changes are published (lead.stage-changed). Resolves once the broker has them all. */
+export interface StageChangeSink {
+  send(changes: readonly StageChangeRecord[], emittedAt: number): Promise<void>;
+}
+
+/** A consumed message as the dead-letter path needs it (the client library's, flattened). */
+export interface ConsumedMessage {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: Buffer | null;
+  value: Buffer | null;
+  headers: Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+  timestamp: string;
+}
+
+/** Where poison messages go, with the reason. Resolves once the broker has them all. */
+export interface DeadLetterSink {
+  send(letters: readonly { message: ConsumedMessage; error: unknown }[], now: number): Promise<void>;
+}
