@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { infraConfigFromEnv } from '../scripts/infra/config.ts';
+import { CANONICAL_HASH_PROPERTY } from '../scripts/infra/registry.ts';
 
 // docker-compose.yml cannot run on a machine without Docker; this keeps it honest against
 // the local stack (same ports, same versions, same variable names) and against services/.
@@ -32,6 +33,12 @@ describe('docker-compose.yml', () => {
   it('runs the same Kafka and registry versions as the local stack', () => {
     expect(compose.services.kafka?.image).toBe(`apache/kafka:${local.kafka.version}`);
     expect(compose.services.registry?.image).toBe(`apicurio/apicurio-registry:${local.registry.version}`);
+  });
+
+  it('has the registry match schemas canonically, as the local stack does', () => {
+    // Quarkus reads a property from the environment variable named like it in upper snake case.
+    const variable = CANONICAL_HASH_PROPERTY.toUpperCase().replace(/[.-]/g, '_');
+    expect(compose.services.registry?.environment?.[variable]).toBe('true');
   });
 
   it('advertises the host listener on the local broker port', () => {
