@@ -3,12 +3,22 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { infraConfigFromEnv } from '../scripts/infra/config.ts';
+import { CANONICAL_HASH_PROPERTY } from '../scripts/infra/registry.ts';
 
 // docker-compose.yml cannot run on a machine without Docker; this keeps it honest against
 // the local stack (same ports, same versions, same variable names) and against services/.
 const root = join(import.meta.dirname, '..');
 const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
-  services: Record<string, { image?: string; ports?: string[]; environment?: Record<string, string> }>;
+  services: Record<
+    string,
+    {
+      image?: string;
+      command?: string[];
+      ports?: string[];
+      environment?: Record<string, string>;
+      depends_on?: Record<string, { condition: string }>;
+    }
+  >;
 };
 const local = infraConfigFromEnv({}, root);
 
@@ -34,6 +44,12 @@ describe('docker-compose.yml', () => {
     expect(compose.services.registry?.image).toBe(`apicurio/apicurio-registry:${local.registry.version}`);
   });
 
+  it('has the registry match schemas canonically, as the local stack does', () => {
+    // Quarkus reads a property from the environment variable named like it in upper snake case.
+    const variable = CANONICAL_HASH_PROPERTY.toUpperCase().replace(/[.-]/g, '_');
+    expect(compose.services.registry?.environment?.[variable]).toBe('true');
+  });
+
   it('advertises the host listener on the local broker port', () => {
     expect(compose.services.kafka?.environment?.KAFKA_ADVERTISED_LISTENERS).toContain(
       `127.0.0.1:${local.kafka.port}`,
@@ -46,6 +62,21 @@ describe('docker-compose.yml', () => {
       expect(entry, `docker-compose.yml has no service "${s}"`).toBeDefined();
       expect(entry?.environment?.KAFKA_BROKERS).toBe('kafka:9092');
       expect(entry?.environment?.REDIS_URL).toBe('redis://redis:6379');
+    }
+  });
+
+  it('registers the schemas in a one-shot step that every service waits for', () => {
+    const step = compose.services['register-schemas'];
+    expect(step?.command).toEqual(['node', 'libs/contracts/src/cli/schemas.ts', 'register']);
+    expect(existsSync(join(root, step?.command?.[1] ?? ''))).toBe(true);
+    expect(step?.environment?.SCHEMA_REGISTRY_URL).toBe(
+      compose.services['web-visits']?.environment?.SCHEMA_REGISTRY_URL,
+    );
+    expect(step?.depends_on?.registry?.condition).toBe('service_healthy');
+    for (const s of serviceDirs()) {
+      expect(compose.services[s]?.depends_on?.['register-schemas'], s).toEqual({
+        condition: 'service_completed_successfully',
+      });
     }
   });
 

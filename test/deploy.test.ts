@@ -365,6 +365,37 @@ describe('deploy/kubernetes', () => {
     expect(deployments.map((d) => d.metadata.name).sort()).toEqual(services);
   });
 
+  it('registers the schemas with a hardened, bounded Job on the shared environment', () => {
+    const jobs = resources.filter((r) => r.o.kind === 'Job').map((r) => r.o);
+    expect(jobs.map((j) => j.metadata.name)).toEqual(['register-schemas']);
+    const spec = jobs[0]!.spec as {
+      backoffLimit?: number;
+      activeDeadlineSeconds?: number;
+      ttlSecondsAfterFinished?: number;
+      template: { spec: PodSpec & { restartPolicy?: string } };
+    };
+    expect(spec.backoffLimit).toBeGreaterThan(0);
+    expect(spec.activeDeadlineSeconds).toBeGreaterThan(0);
+    expect(spec.ttlSecondsAfterFinished).toBeGreaterThan(0);
+    const pod = spec.template.spec;
+    expect(['Never', 'OnFailure']).toContain(pod.restartPolicy);
+    expect(pod.containers).toHaveLength(1);
+    const c = pod.containers[0]!;
+    expect(c.image).toBe(IMAGE);
+    expect(c.command).toEqual(['node', 'libs/contracts/src/cli/schemas.ts', 'register']);
+    expect(existsSync(join(root, c.command![1]!))).toBe(true);
+    expect(c.envFrom?.[0]?.configMapRef?.name).toBe('lead-scorer-env');
+    expect(sharedEnv.SCHEMA_REGISTRY_URL).toBeTruthy();
+    expect(c.resources?.limits?.cpu && c.resources?.limits?.memory).toBeTruthy();
+    expect(c.securityContext?.runAsNonRoot ?? pod.securityContext?.runAsNonRoot).toBe(true);
+    expect(c.securityContext?.readOnlyRootFilesystem).toBe(true);
+    expect(c.securityContext?.allowPrivilegeEscalation).toBe(false);
+    expect(c.securityContext?.capabilities?.drop).toContain('ALL');
+    expect((c.securityContext?.seccompProfile ?? pod.securityContext?.seccompProfile)?.type).toBe(
+      'RuntimeDefault',
+    );
+  });
+
   it('has a PodDisruptionBudget for every consumer Deployment', () => {
     const pdbs = resources.filter((r) => r.o.kind === 'PodDisruptionBudget').map((r) => r.o);
     const consumers = services.filter(isConsumer);

@@ -10,6 +10,17 @@ import { type ManagedProcess, managed, run, runningPid, startDetached, waitFor }
  * published there; 3.2+ needs Java 21). Storage is an H2 file next to Kafka's data, so
  * schema ids stay valid for the messages already in the topics across restarts.
  */
+
+/**
+ * Apicurio's ccompat API finds a schema (lookup, and the lookup every registration does first)
+ * by the hash of its exact text unless this is on. Confluent clients send the text of the .avsc
+ * file, which differs from what was registered in whitespace or key order, and then get 40403
+ * "schema does not match" or, auto-registering, silently create a second version. With it on,
+ * the registry compares canonical forms (keys sorted, formatting ignored). A dynamic property:
+ * the admin API changes it at run time and the value is kept in the registry's storage, which
+ * then wins over the start-up flag; hence both below.
+ */
+export const CANONICAL_HASH_PROPERTY = 'apicurio.ccompat.use-canonical-hash';
 export function registryProcess(cfg: InfraConfig): ManagedProcess {
   return managed(cfg.infraDir, 'registry', `-Dleadscorer.infra=${cfg.infraDir}`);
 }
@@ -51,6 +62,7 @@ export function startRegistry(cfg: InfraConfig): number {
       `-Dquarkus.http.port=${cfg.registry.port}`,
       `-Dapicurio.datasource.url=jdbc:h2:file:${db};DB_CLOSE_ON_EXIT=FALSE`,
       '-Dapicurio.rules.global.compatibility=BACKWARD',
+      `-D${CANONICAL_HASH_PROPERTY}=true`,
       // Access logs of every request would drown the log we show on failure.
       '-Dquarkus.http.access-log.enabled=false',
       '-jar',
@@ -82,6 +94,25 @@ async function enforceBackward(cfg: InfraConfig): Promise<void> {
   if (!res.ok) throw new Error(`setting global compatibility failed: ${res.status} ${await res.text()}`);
 }
 
+/**
+ * Turns canonical matching on through the admin API when it is off, whoever started the registry
+ * (a registry started before this setting existed keeps its stored value otherwise).
+ */
+async function enforceCanonicalMatching(cfg: InfraConfig): Promise<void> {
+  const url = `${base(cfg)}/apis/registry/v3/admin/config/properties/${CANONICAL_HASH_PROPERTY}`;
+  const current = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  if (!current.ok) throw new Error(`reading ${CANONICAL_HASH_PROPERTY} failed: ${current.status}`);
+  if (((await current.json()) as { value?: string }).value === 'true') return;
+  const res = await fetch(url, {
+    method: 'PUT',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ value: 'true' }),
+    signal: AbortSignal.timeout(5_000),
+  });
+  if (!res.ok)
+    throw new Error(`setting ${CANONICAL_HASH_PROPERTY} failed: ${res.status} ${await res.text()}`);
+}
+
 export async function waitForRegistry(cfg: InfraConfig): Promise<void> {
   const p = registryProcess(cfg);
   await waitFor(
@@ -92,4 +123,5 @@ export async function waitForRegistry(cfg: InfraConfig): Promise<void> {
     p.logFile,
   );
   await enforceBackward(cfg);
+  await enforceCanonicalMatching(cfg);
 }

@@ -47,7 +47,11 @@ export async function startContainers(required: boolean): Promise<ContainerStack
     .start();
   const registry = await new tc.GenericContainer(IMAGES.registry)
     .withExposedPorts(8080)
-    .withEnvironment({ APICURIO_RULES_GLOBAL_COMPATIBILITY: 'BACKWARD' })
+    // Canonical matching as scripts/infra/registry.ts explains (CANONICAL_HASH_PROPERTY).
+    .withEnvironment({
+      APICURIO_RULES_GLOBAL_COMPATIBILITY: 'BACKWARD',
+      APICURIO_CCOMPAT_USE_CANONICAL_HASH: 'true',
+    })
     .withWaitStrategy(tc.Wait.forHttp('/health/ready', 8080))
     .start();
   const redis = await new tc.GenericContainer(IMAGES.redis).withExposedPorts(6379).start();

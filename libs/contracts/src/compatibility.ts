@@ -195,3 +195,21 @@ export async function registerSchemas(
   }
   return results;
 }
+
+/**
+ * The subjects whose schema text the registry does not find when looked up as a Confluent client
+ * looks it up before producing: by the text it was given (the .avsc file), without normalizing.
+ * Any subject here means standard clients get 40403 "schema does not match", or with
+ * auto-registration silently add a second version of the subject; on Apicurio it means
+ * `apicurio.ccompat.use-canonical-hash` is off. Run after registering.
+ */
+export async function schemasClientsCannotFind(
+  admin: RegistryAdmin,
+  schemas: readonly SchemaToRegister[],
+): Promise<string[]> {
+  const missed: string[] = [];
+  for (const s of schemas) {
+    if ((await admin.lookup(s.subject, s.schema)) === undefined) missed.push(s.subject);
+  }
+  return missed;
+}

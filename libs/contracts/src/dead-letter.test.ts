@@ -1,6 +1,7 @@
 import { LeadScorerError } from '@leadscorer/errors';
 import { describe, expect, it } from 'vitest';
 import {
+  CONNECT_ERROR_HEADERS,
   DLQ_HEADERS,
   deadLetterMessage,
   headerText,
@@ -16,7 +17,13 @@ const original: SourceMessage = {
   offset: '1045',
   key: Buffer.from('lead-1'),
   value: Buffer.from('{"not":"avro"}'),
-  headers: { traceparent: Buffer.from('00-abc-def-01'), 'dlq.error.code': Buffer.from('stale') },
+  headers: {
+    traceparent: Buffer.from('00-abc-def-01'),
+    'dlq.error.code': Buffer.from('stale'),
+    // Left by an earlier failure or by a Connect dead-letter queue upstream.
+    '__connect.errors.stage': Buffer.from('VALUE_CONVERTER'),
+    '__connect.errors.offset': Buffer.from('7'),
+  },
   timestamp: '1767262500000',
 };
 const poison = new LeadScorerError('MESSAGE_BAD_MAGIC_BYTE', 'starts with 0x7b', {
@@ -46,6 +53,30 @@ describe('deadLetterMessage', () => {
     expect(header(DLQ_HEADERS.sourceTimestamp)).toBe('1767262500000');
     expect(header(DLQ_HEADERS.service)).toBe('scorer-web');
     expect(header(DLQ_HEADERS.time)).toBe('2026-01-02T03:04:05.000Z');
+  });
+
+  it("carries Kafka Connect's error headers with the same facts, replacing any earlier ones", () => {
+    // The names Kafka Connect's DeadLetterQueueReporter writes (connect-runtime 4.4.0).
+    expect(CONNECT_ERROR_HEADERS).toEqual({
+      topic: '__connect.errors.topic',
+      partition: '__connect.errors.partition',
+      offset: '__connect.errors.offset',
+      exceptionClass: '__connect.errors.exception.class.name',
+      exceptionMessage: '__connect.errors.exception.message',
+    });
+    expect(header('__connect.errors.topic')).toBe('engagement.web-visit.v1');
+    expect(header('__connect.errors.partition')).toBe('3');
+    expect(header('__connect.errors.offset')).toBe('1045');
+    expect(header('__connect.errors.exception.class.name')).toBe('MESSAGE_BAD_MAGIC_BYTE');
+    expect(header('__connect.errors.exception.message')).toBe('starts with 0x7b');
+    const connect = Object.keys(message.headers ?? {}).filter((h) => h.startsWith('__connect.'));
+    expect(connect.sort()).toEqual(Object.values(CONNECT_ERROR_HEADERS).sort());
+  });
+
+  it('bounds the Connect exception message like its own', () => {
+    const long = new LeadScorerError('MESSAGE_VALIDATION_FAILED', 'y'.repeat(5000));
+    const { message: m } = deadLetterMessage(original, long, { service: 's', now });
+    expect(headerText(m.headers, CONNECT_ERROR_HEADERS.exceptionMessage)).toHaveLength(1000);
   });
 
   it('keeps a message without key, value or headers as it is', () => {
@@ -104,7 +135,11 @@ describe('reading and replaying a dead letter', () => {
     expect(headerText(replay.message.headers, 'traceparent')).toBe('00-abc-def-01');
     expect(headerText(replay.message.headers, 'replay.count')).toBe('1');
     expect(headerText(replay.message.headers, 'replay.source')).toBe('engagement.web-visit.v1.dlq:0:7');
-    expect(Object.keys(replay.message.headers ?? {}).filter((h) => h.startsWith('dlq.'))).toEqual([]);
+    expect(
+      Object.keys(replay.message.headers ?? {}).filter(
+        (h) => h.startsWith('dlq.') || h.startsWith('__connect.errors.'),
+      ),
+    ).toEqual([]);
   });
 
   it('counts replays of a message that failed again', () => {

@@ -4,7 +4,8 @@ import { DEAD_LETTER } from './topics.ts';
 
 /**
  * Dead letters. A poison message is copied byte for byte (key, value, headers) to its input's
- * dead-letter topic `<input>.dlq`, with `dlq.*` headers saying why and where it came from, so it
+ * dead-letter topic `<input>.dlq`, with `dlq.*` headers (and Kafka Connect's `__connect.errors.*`
+ * names for the same facts) saying why and where it came from, so it
  * neither stops the partition nor vanishes, and `npm run dlq -- replay` can re-drive it after a
  * fix. Only poison errors are accepted: a transient fault retried later must never land here.
  */
@@ -35,6 +36,33 @@ export const DLQ_HEADER_DOCS: Readonly<Record<keyof typeof DLQ_HEADERS, string>>
   sourceTimestamp: 'Kafka timestamp of the original message, epoch milliseconds.',
   service: 'Name of the service that dead-lettered it.',
   time: 'When it was dead-lettered, ISO 8601 UTC.',
+};
+
+/**
+ * The same facts under Kafka Connect's dead-letter header names (its DeadLetterQueueReporter,
+ * checked against connect-runtime 4.4.0), so that tools written for Connect's dead-letter queues
+ * read ours. Values are UTF-8 text, as Connect writes them. Connect's connector, task, stage and
+ * executing-class headers name Connect internals with no counterpart here; its stack trace header
+ * is left out too: a poison message is a fault of the message, and a stack would only show our
+ * code (paths included) without saying anything about the message.
+ */
+export const CONNECT_ERROR_HEADERS = {
+  topic: '__connect.errors.topic',
+  partition: '__connect.errors.partition',
+  offset: '__connect.errors.offset',
+  exceptionClass: '__connect.errors.exception.class.name',
+  exceptionMessage: '__connect.errors.exception.message',
+} as const;
+
+const CONNECT_ERRORS_PREFIX = '__connect.errors.';
+
+/** What each Connect header carries here; rendered next to DLQ_HEADER_DOCS. */
+export const CONNECT_ERROR_HEADER_DOCS: Readonly<Record<keyof typeof CONNECT_ERROR_HEADERS, string>> = {
+  topic: `Kafka Connect's name for ${DLQ_HEADERS.sourceTopic}.`,
+  partition: `Kafka Connect's name for ${DLQ_HEADERS.sourcePartition}.`,
+  offset: `Kafka Connect's name for ${DLQ_HEADERS.sourceOffset}.`,
+  exceptionClass: `Kafka Connect's exception class: here the error code, as in ${DLQ_HEADERS.errorCode}.`,
+  exceptionMessage: `Kafka Connect's exception message: the same text as ${DLQ_HEADERS.errorMessage}.`,
 };
 
 /** Added by `npm run dlq -- replay` to a re-driven message. */
@@ -76,17 +104,23 @@ export function deadLetterMessage(
     );
   }
   const err = error as LeadScorerError;
+  const message = err.message.slice(0, MAX_MESSAGE_CHARS);
   const headers: IHeaders = {
     ...withoutDeadLetterHeaders(original.headers),
     [DLQ_HEADERS.errorCode]: err.code,
     [DLQ_HEADERS.errorClass]: 'poison',
-    [DLQ_HEADERS.errorMessage]: err.message.slice(0, MAX_MESSAGE_CHARS),
+    [DLQ_HEADERS.errorMessage]: message,
     [DLQ_HEADERS.errorDetails]: JSON.stringify(err.details),
     [DLQ_HEADERS.sourceTopic]: original.topic,
     [DLQ_HEADERS.sourcePartition]: String(original.partition),
     [DLQ_HEADERS.sourceOffset]: original.offset,
     [DLQ_HEADERS.service]: options.service,
     [DLQ_HEADERS.time]: new Date(options.now).toISOString(),
+    [CONNECT_ERROR_HEADERS.topic]: original.topic,
+    [CONNECT_ERROR_HEADERS.partition]: String(original.partition),
+    [CONNECT_ERROR_HEADERS.offset]: original.offset,
+    [CONNECT_ERROR_HEADERS.exceptionClass]: err.code,
+    [CONNECT_ERROR_HEADERS.exceptionMessage]: message,
   };
   if (original.timestamp !== undefined) headers[DLQ_HEADERS.sourceTimestamp] = original.timestamp;
   return {
@@ -141,7 +175,7 @@ export interface DeadLetter {
   offset: string;
   key: Buffer | null;
   value: Buffer | null;
-  /** The original headers, `dlq.*` removed. */
+  /** The original headers, `dlq.*` and `__connect.errors.*` removed. */
   headers: IHeaders;
   reason: DeadLetterReason;
 }
@@ -220,10 +254,15 @@ export function headerText(headers: IHeaders | undefined, name: string): string 
   return Buffer.isBuffer(first) ? first.toString('utf8') : String(first);
 }
 
+/**
+ * The headers a dead letter adds, ours and Connect's, removed: a replayed message must not carry
+ * the reason of its last failure, and one dead-lettered again (or one that comes from a Connect
+ * dead-letter queue) gets a fresh, unmixed set.
+ */
 function withoutDeadLetterHeaders(headers: IHeaders | undefined): IHeaders {
   const out: IHeaders = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
-    if (!name.startsWith('dlq.')) out[name] = value;
+    if (!name.startsWith('dlq.') && !name.startsWith(CONNECT_ERRORS_PREFIX)) out[name] = value;
   }
   return out;
 }

@@ -37,6 +37,8 @@ export {
   type SchemaToRegister,
 } from './compatibility.ts';
 export {
+  CONNECT_ERROR_HEADER_DOCS,
+  CONNECT_ERROR_HEADERS,
   createDeadLetterPublisher,
   type DeadLetter,
   type DeadLetterOptions,

@@ -14,7 +14,10 @@ import { LeadScorerError } from '@leadscorer/errors';
  * - POST /compatibility/subjects/{s}/versions/{v} answers {"is_compatible": true} for an unknown
  *   subject (Confluent: 404), never explains a false (even with ?verbose=true), and checks only
  *   the version named, even on a BACKWARD_TRANSITIVE subject, whose registration checks them all;
- * - a refused registration is a 409 whose message lists the diff ("b at /fields/1").
+ * - a refused registration is a 409 whose message lists the diff ("b at /fields/1");
+ * - a lookup, and the lookup every registration starts with, compares the exact text unless
+ *   `apicurio.ccompat.use-canonical-hash` is on or the call passes `normalize=true` (then it
+ *   compares canonical forms: keys sorted, formatting ignored).
  */
 
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
@@ -43,8 +46,18 @@ export interface RegistryAdmin {
   /** Asks the registry whether `schema` may follow `version` under the subject's rules. */
   isCompatible(subject: string, schema: string, version: number | 'latest'): Promise<boolean>;
   setCompatibility(subject: string, level: CompatibilityLevel): Promise<void>;
-  /** Registers (or finds, when identical) the schema; throws SCHEMA_INCOMPATIBLE when refused. */
+  /**
+   * Registers (or finds, when canonically equal) the schema; throws SCHEMA_INCOMPATIBLE when
+   * refused. Passes normalize=true, so a registry that compares exact text still finds the version
+   * a differently formatted text of the same schema registered, instead of adding a duplicate.
+   */
   register(subject: string, schema: string): Promise<{ id: number }>;
+  /**
+   * The version of `subject` holding `schema`, looked up as Confluent clients do before producing
+   * (POST /subjects/{subject}, no normalize); undefined when the registry finds none (40403) or
+   * knows no such subject (40401).
+   */
+  lookup(subject: string, schema: string): Promise<{ id: number; version: number } | undefined>;
   /** Soft then permanent delete; tests clean up with it. */
   deleteSubject(subject: string): Promise<void>;
 }
@@ -120,7 +133,9 @@ export function createRegistryAdmin(options: RegistryAdminOptions): RegistryAdmi
     },
     async register(subject, schema) {
       try {
-        return await call<{ id: number }>('POST', `${subjectPath(subject)}/versions`, { schema });
+        return await call<{ id: number }>('POST', `${subjectPath(subject)}/versions?normalize=true`, {
+          schema,
+        });
       } catch (err) {
         if (err instanceof HttpError && (err.status === 409 || err.status === 422)) {
           throw new LeadScorerError(
@@ -132,6 +147,14 @@ export function createRegistryAdmin(options: RegistryAdminOptions): RegistryAdmi
             },
           );
         }
+        throw err;
+      }
+    },
+    async lookup(subject, schema) {
+      try {
+        return await call<{ id: number; version: number }>('POST', subjectPath(subject), { schema });
+      } catch (err) {
+        if (err instanceof HttpError && err.status === 404) return undefined;
         throw err;
       }
     },

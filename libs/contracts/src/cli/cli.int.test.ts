@@ -92,6 +92,21 @@ describe('an operator session', () => {
     expect(again.stdout).toContain(`ok   ${env.prefix}lead.stage-changed.v1-value: unchanged (versions 1)`);
   });
 
+  it('registers the .avsc text over a differently formatted registration without a second version', async () => {
+    // What deployments registered before the CLI sent the file text: JSON.stringify output.
+    const earlier = contractsEnv('cli-text');
+    try {
+      await earlier.registerAll();
+      const r = await cli('schemas', ['register'], { TOPIC_PREFIX: earlier.prefix });
+      expect(r.stdout).not.toContain('FAIL');
+      expect(r.code).toBe(0);
+      expect(r.stdout.match(/^ok .*: id \d+ \(unchanged\)$/gm)).toHaveLength(7);
+      for (const t of earlier.catalogue.topics) expect(await earlier.admin.versions(t.subject)).toEqual([1]);
+    } finally {
+      await earlier.cleanup();
+    }
+  });
+
   it('reports the committed generated files as current', async () => {
     const r = await cli('schemas', ['codegen', '--check']);
     expect(r.stdout).toBe('');

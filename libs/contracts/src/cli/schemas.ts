@@ -9,7 +9,13 @@ import {
   readSchemas,
   type SchemaJson,
 } from '../codegen/generate.ts';
-import { checkCompatibility, formatProblems, registerSchemas } from '../compatibility.ts';
+import {
+  checkCompatibility,
+  formatProblems,
+  registerSchemas,
+  type SchemaToRegister,
+  schemasClientsCannotFind,
+} from '../compatibility.ts';
 import { createRegistryAdmin } from '../registry-admin.ts';
 import type { TopicName } from '../topics.ts';
 import { type CliConfig, catalogueOf, cliConfig, parseOrUsage, runCli, UsageError } from './common.ts';
@@ -20,7 +26,10 @@ Commands:
   check      Compare schemas/*.avsc with the registry. Exits 1, naming each field, when a schema
              breaks BACKWARD compatibility with any registered version of its subject.
   register   The deploy step: check every schema, then set each subject to BACKWARD_TRANSITIVE
-             and register it. Idempotent; registers nothing if any schema is incompatible.
+             and register the text of its .avsc file. Idempotent; registers nothing if any
+             schema is incompatible. Exits 1 if the registry then does not find a file's text
+             the way Confluent clients look it up (Apicurio: turn on
+             apicurio.ccompat.use-canonical-hash).
   codegen    Regenerate libs/contracts/src/generated/*.ts, docs/asyncapi.yaml and the generated
              sections of docs/contracts.md from schemas/*.avsc.
 
@@ -62,11 +71,15 @@ async function main(argv: string[], config: () => CliConfig): Promise<number> {
   }
 }
 
-function subjectsAndSchemas(config: CliConfig): Array<{ subject: string; schema: string }> {
-  const schemas = readSchemas();
+/**
+ * Each subject with the text of its .avsc file, byte for byte: what a Confluent client reads and
+ * looks up, so what we check and register. readSchemas() refuses a file that is not JSON.
+ */
+function subjectsAndSchemas(config: CliConfig): SchemaToRegister[] {
+  readSchemas();
   return catalogueOf(config).topics.map((t) => ({
     subject: t.subject,
-    schema: JSON.stringify(schemas[t.name]),
+    schema: readFileSync(join(REPO_ROOT, 'schemas', t.schemaFile), 'utf8'),
   }));
 }
 
@@ -94,9 +107,21 @@ async function check(config: CliConfig): Promise<number> {
 
 async function register(config: CliConfig): Promise<number> {
   const admin = createRegistryAdmin({ url: config.registryUrl });
-  const results = await registerSchemas(admin, subjectsAndSchemas(config));
+  const schemas = subjectsAndSchemas(config);
+  const results = await registerSchemas(admin, schemas);
   for (const r of results) console.log(`ok   ${r.subject}: id ${r.id} (${r.status})`);
-  return 0;
+  const missed = await schemasClientsCannotFind(admin, schemas);
+  for (const subject of missed) {
+    console.log(`FAIL ${subject}: registered, but the registry does not find the .avsc text by lookup`);
+  }
+  if (missed.length > 0) {
+    console.log(
+      '\nConfluent clients will get 40403 "schema does not match" (or auto-register a duplicate version):' +
+        '\nthe registry compares exact text. On Apicurio set apicurio.ccompat.use-canonical-hash=true' +
+        ' (environment APICURIO_CCOMPAT_USE_CANONICAL_HASH=true).',
+    );
+  }
+  return missed.length > 0 ? 1 : 0;
 }
 
 async function codegen(checkOnly: boolean): Promise<number> {

@@ -1,5 +1,10 @@
 import { stringify } from 'yaml';
-import { DLQ_HEADER_DOCS, DLQ_HEADERS } from '../dead-letter.ts';
+import {
+  CONNECT_ERROR_HEADER_DOCS,
+  CONNECT_ERROR_HEADERS,
+  DLQ_HEADER_DOCS,
+  DLQ_HEADERS,
+} from '../dead-letter.ts';
 import { type Catalogue, type CatalogueTopic, DEAD_LETTER, type TopicName } from '../topics.ts';
 
 /**
@@ -109,6 +114,12 @@ function deadLetterMessage(): Record<string, unknown> {
   for (const [field, header] of Object.entries(DLQ_HEADERS)) {
     properties[header] = { type: 'string', description: DLQ_HEADER_DOCS[field as keyof typeof DLQ_HEADERS] };
   }
+  for (const [field, header] of Object.entries(CONNECT_ERROR_HEADERS)) {
+    properties[header] = {
+      type: 'string',
+      description: CONNECT_ERROR_HEADER_DOCS[field as keyof typeof CONNECT_ERROR_HEADERS],
+    };
+  }
   return {
     name: 'DeadLetter',
     title: 'Dead letter',
@@ -118,7 +129,10 @@ function deadLetterMessage(): Record<string, unknown> {
       type: 'object',
       description: 'The original headers, plus these.',
       properties,
-      required: Object.values(DLQ_HEADERS).filter((h) => h !== DLQ_HEADERS.sourceTimestamp),
+      required: [
+        ...Object.values(DLQ_HEADERS).filter((h) => h !== DLQ_HEADERS.sourceTimestamp),
+        ...Object.values(CONNECT_ERROR_HEADERS),
+      ],
     },
     payload: {
       type: 'string',

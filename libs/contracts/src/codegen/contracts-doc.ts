@@ -1,4 +1,9 @@
-import { DLQ_HEADER_DOCS, DLQ_HEADERS } from '../dead-letter.ts';
+import {
+  CONNECT_ERROR_HEADER_DOCS,
+  CONNECT_ERROR_HEADERS,
+  DLQ_HEADER_DOCS,
+  DLQ_HEADERS,
+} from '../dead-letter.ts';
 import { type Catalogue, DEAD_LETTER, type TopicName } from '../topics.ts';
 
 /**
@@ -51,6 +56,10 @@ export function renderSections({ catalogue, schemas, examples }: DocInput): Reco
     '| --- | --- |',
     ...Object.entries(DLQ_HEADERS).map(
       ([field, header]) => `| \`${header}\` | ${DLQ_HEADER_DOCS[field as keyof typeof DLQ_HEADERS]} |`,
+    ),
+    ...Object.entries(CONNECT_ERROR_HEADERS).map(
+      ([field, header]) =>
+        `| \`${header}\` | ${CONNECT_ERROR_HEADER_DOCS[field as keyof typeof CONNECT_ERROR_HEADERS]} |`,
     ),
   ].join('\n');
 
