@@ -17,7 +17,8 @@ import { alertsEnvSchema, loadAlertsEnv } from '../services/sales-alerts/src/con
 const root = join(import.meta.dirname, '..');
 const k8sDir = join(root, 'deploy/kubernetes');
 const promDir = join(root, 'deploy/prometheus');
-const IMAGE = 'ghcr.io/lead-scorer/lead-scorer:0.1.0';
+// The project version tags the image (test/version.test.ts checks every other place it appears).
+const IMAGE = `ghcr.io/lead-scorer/lead-scorer:${(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version}`;
 
 // ---------------------------------------------------------------------------------------------
 // Minimal shapes of what we read.
