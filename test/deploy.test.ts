@@ -386,9 +386,10 @@ describe('deploy/kubernetes', () => {
     const gen = generator('lead-scorer-model');
     expect(gen?.files).toHaveLength(1);
     const [key, file] = (gen?.files?.[0] ?? '').split('=') as [string, string];
+    // Generated, never copied by hand: the message is the command that regenerates it.
     expect(
       readFileSync(join(k8sDir, file), 'utf8'),
-      `deploy/kubernetes/${file} differs from models/default.yaml`,
+      `deploy/kubernetes/${file} differs from models/default.yaml: run \`npm run model -- sync-deploy\` and commit both`,
     ).toBe(readFileSync(join(root, 'models/default.yaml'), 'utf8'));
     const modelFile = sharedEnv.MODEL_FILE!;
     expect(basename(modelFile)).toBe(key);
