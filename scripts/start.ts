@@ -1,6 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -14,11 +15,15 @@ import {
   registerSchemas,
 } from '@leadscorer/contracts';
 import { Kafka, logLevel } from 'kafkajs';
+import { acquireStartLock } from './demo/lock.ts';
+import { prepareModel } from './demo/model.ts';
 import { PERSONAS } from './demo/personas.ts';
 import { printStageChanges } from './demo/printer.ts';
+import { ServiceExited, ServiceGroup } from './demo/services.ts';
 import { Simulator } from './demo/simulator.ts';
 import { infraConfigFromEnv } from './infra/config.ts';
-import { down, up } from './infra/stack.ts';
+import { describeTaken, portFree } from './infra/ports.ts';
+import { stopParts, up } from './infra/stack.ts';
 
 const USAGE = `Usage: npm start [-- options]
 
@@ -26,14 +31,22 @@ Starts the whole lead scorer on this machine: Kafka, the schema registry and Red
 running), topics and schemas, every service, and a simulator with personas. Stage changes are
 printed as they happen. Ctrl-C stops everything this command started.
 
+It checks the model first and refuses while another npm start runs or a service port is taken.
+If a service exits, it prints why (its fatal log line) and stops everything it started.
+
 Options:
+  --model FILE      the scoring model (default models/default.yaml); the demo runs a copy of it
+                    with half-lives divided by 10080 (a week becomes a minute)
   --rate N          background visits per second from anonymous leads (default 5, 0 = none)
   --duration S      stop after S seconds (default 0 = run until Ctrl-C)
   --personas LIST   comma-separated personas to play (default: all), from:
 ${PERSONAS.map((p) => `                      ${p.name.padEnd(16)} ${p.description}`).join('\n')}
-  --real-time       use the default model's half-lives (days) instead of the demo's seconds
+  --real-time       run the model as it is (half-lives of days) instead of the demo copy
   --keep-infra      leave Kafka, the registry and Redis running on exit
-  -h, --help        this text`;
+  -h, --help        this text
+
+Environment: the infra variables of \`npm run infra -- --help\` (INFRA_DIR, KAFKA_PORT, ...);
+TOPIC_PREFIX and REDIS_KEY_PREFIX reach the topics and the services.`;
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -49,24 +62,19 @@ const SERVICES: { name: string; port: number }[] = [
   { name: 'lead-api', port: 8080 },
 ];
 
-/**
- * The demo model: the default model with half-lives of seconds instead of days, so interest
- * visibly fades within the demo. Everything else (rules, thresholds) is the default.
- */
-function demoModel(infraDir: string): string {
-  const file = join(infraDir, 'demo', 'model.yaml');
-  mkdirSync(dirname(file), { recursive: true });
-  const text = readFileSync(join(ROOT, 'models/default.yaml'), 'utf8')
-    .replace(/engagement: \{ halfLife: [^}]+\}/, 'engagement: { halfLife: 120s }')
-    .replace(/product: \{ halfLife: [^}]+\}/, 'product: { halfLife: 60s }')
-    .replace(/^version: (.*)$/m, 'version: $1-demo');
-  writeFileSync(file, text);
-  return file;
-}
+/** Steps that undo what start-up did, run in reverse on every way out. */
+type Undo = () => Promise<unknown> | unknown;
 
-async function main(): Promise<number> {
+/** Ctrl-C or SIGTERM: during start-up it aborts the step in hand, later it ends the run. */
+let onSignal: () => void = () => {};
+const signalled = new Promise<'signal'>((r) => {
+  onSignal = () => r('signal');
+});
+
+function options() {
   const { values } = parseArgs({
     options: {
+      model: { type: 'string' },
       rate: { type: 'string', default: '5' },
       duration: { type: 'string', default: '0' },
       personas: { type: 'string' },
@@ -75,10 +83,6 @@ async function main(): Promise<number> {
       help: { type: 'boolean', short: 'h' },
     },
   });
-  if (values.help) {
-    console.log(USAGE);
-    return 0;
-  }
   const rate = Number(values.rate);
   const duration = Number(values.duration);
   if (!Number.isFinite(rate) || rate < 0 || rate > 10_000)
@@ -89,33 +93,70 @@ async function main(): Promise<number> {
   const unknown = wanted?.filter((w) => !PERSONAS.some((p) => p.name === w)) ?? [];
   if (unknown.length > 0) throw new Error(`unknown persona(s): ${unknown.join(', ')} (see --help)`);
   const personas = wanted ? PERSONAS.filter((p) => wanted.includes(p.name)) : PERSONAS;
+  // npm runs scripts in the project folder; a relative --model is meant from where npm was run.
+  const model = values.model
+    ? { path: resolve(process.env.INIT_CWD ?? process.cwd(), values.model), label: values.model }
+    : { path: join(ROOT, 'models/default.yaml'), label: 'models/default.yaml' };
+  return { ...values, rate, duration, personas, model };
+}
 
+/** Aborts start-up when a signal arrives first. */
+async function step<T>(work: Promise<T>): Promise<T> {
+  const r = await Promise.race([work, signalled]);
+  if (r === 'signal') throw new Error('interrupted during start-up');
+  return r as T;
+}
+
+async function run(undo: Undo[]): Promise<number> {
+  const opts = options();
+  if (opts.help) {
+    console.log(USAGE);
+    return 0;
+  }
   const cfg = infraConfigFromEnv(process.env, ROOT);
-  const started: string[] = [];
-  const ep = await up(cfg, (line) => {
-    if (line.includes('starting')) started.push(line);
-    console.log(line);
-  });
 
-  // Provision what a deploy step would: topics and schemas.
-  const catalogue = createCatalogue();
+  // 1. The model, before anything starts: a slip is reported at the user's file and line.
+  const model = prepareModel(
+    opts.model,
+    opts['real-time'] ? undefined : join(cfg.infraDir, 'demo', 'model.yaml'),
+  );
+
+  // 2. One instance: the lock (this folder), then the services' ports (this machine).
+  undo.push(acquireStartLock(join(cfg.infraDir, 'run', 'start.pid')));
+  const taken: string[] = [];
+  for (const s of SERVICES) if (!(await portFree(s.port))) taken.push(`  ${describeTaken(s.port, s.name)}`);
+  if (taken.length > 0) {
+    throw new Error(
+      `cannot start the services:\n${taken.join('\n')}\nIs another npm start or docker compose running? Stop it first. Nothing was started.`,
+    );
+  }
+
+  // 3. Infrastructure, topics, schemas (what a deploy step would do).
+  const startedParts: string[] = [];
+  undo.push(() =>
+    startedParts.length > 0 && !opts['keep-infra']
+      ? stopParts(cfg, startedParts)
+      : console.log('[start] infrastructure left running: npm run infra -- down stops it'),
+  );
+  const ep = await step(up(cfg, console.log, startedParts));
+  const catalogue = createCatalogue({ prefix: process.env.TOPIC_PREFIX ?? '' });
   const kafka = new Kafka({
     clientId: 'lead-scorer-demo',
     brokers: [ep.kafkaBrokers],
     logLevel: logLevel.NOTHING,
   });
   const admin = kafka.admin();
-  await admin.connect();
-  await ensureTopics(admin, catalogue.specs());
-  await admin.disconnect();
-  await registerSchemas(
-    createRegistryAdmin({ url: ep.registryUrl }),
-    catalogue.topics.map((t) => ({ subject: t.subject, schema: JSON.stringify(AVRO_SCHEMAS[t.name]) })),
+  await step(admin.connect());
+  await step(ensureTopics(admin, catalogue.specs()).finally(() => admin.disconnect()));
+  await step(
+    registerSchemas(
+      createRegistryAdmin({ url: ep.registryUrl }),
+      catalogue.topics.map((t) => ({ subject: t.subject, schema: JSON.stringify(AVRO_SCHEMAS[t.name]) })),
+    ),
   );
   console.log(`[start] ${catalogue.specs().length} topics and ${catalogue.topics.length} schemas in place`);
 
   // A local webhook receiver standing in for the sales team's alerting tool.
-  const { createServer } = await import('node:http');
   const alerts: string[] = [];
   const hook = createServer((req, res) => {
     let body = '';
@@ -132,9 +173,10 @@ async function main(): Promise<number> {
     });
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
-  const hookUrl = `http://127.0.0.1:${(hook.address() as import('node:net').AddressInfo).port}/alerts`;
+  undo.push(() => new Promise((r) => hook.close(r)));
+  const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`;
 
-  const modelFile = values['real-time'] ? join(ROOT, 'models/default.yaml') : demoModel(cfg.infraDir);
+  // 4. The services: the first to exit ends the start at once, with its reason.
   const logDir = join(cfg.infraDir, 'logs');
   mkdirSync(logDir, { recursive: true });
   const serviceEnv = {
@@ -142,7 +184,7 @@ async function main(): Promise<number> {
     KAFKA_BROKERS: ep.kafkaBrokers,
     SCHEMA_REGISTRY_URL: ep.registryUrl,
     REDIS_URL: ep.redisUrl,
-    MODEL_FILE: modelFile,
+    MODEL_FILE: model.file,
     HTTP_HOST: '127.0.0.1',
     LOG_LEVEL: 'info',
     ENSURE_TOPICS: 'false',
@@ -153,87 +195,98 @@ async function main(): Promise<number> {
     ALERT_STAGES: 'mql,sql,pql,cql',
     NODE_OPTIONS: '--disable-warning=TimeoutNegativeWarning',
   };
-  const children: ChildProcess[] = SERVICES.map(({ name, port }) => {
-    const log = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [join(ROOT, 'services', name, 'src/main.ts')], {
-      cwd: ROOT,
+  const services = new ServiceGroup(
+    SERVICES.map(({ name, port }) => ({
+      name,
+      port,
+      command: process.execPath,
+      args: [join(ROOT, 'services', name, 'src/main.ts')],
       env: { ...serviceEnv, HTTP_PORT: String(port) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
-    child.on('exit', (code, signal) => {
-      if (!stopping)
-        console.error(`[start] ${name} exited (${signal ?? code}); its log: ${join(logDir, `${name}.log`)}`);
-    });
-    return child;
+      cwd: ROOT,
+      logFile: join(logDir, `${name}.log`),
+    })),
+  );
+  undo.push(() => services.stop());
+  services.start();
+  const readyz = (s: { port: number }) =>
+    fetch(`http://127.0.0.1:${s.port}/readyz`, { signal: AbortSignal.timeout(2_000) }).then((r) => r.ok);
+  await step(services.waitReady(readyz, 90_000)).catch((err: unknown) => {
+    throw err instanceof ServiceExited ? err.mapped(model.mapBack) : err;
   });
-  let stopping = false;
 
-  // Wait until every service says it is ready.
-  const deadline = Date.now() + 90_000;
-  for (const { name, port } of SERVICES) {
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/readyz`)
-        .then((r) => r.ok)
-        .catch(() => false);
-      if (ok) break;
-      if (Date.now() > deadline)
-        throw new Error(`${name} did not become ready; see ${join(logDir, `${name}.log`)}`);
-      await new Promise((r) => setTimeout(r, 300));
-    }
-  }
-
+  // 5. The demo: the printer, the simulator, and the banner.
   const serde = createSerde({ registry: createRegistryClient(ep.registryUrl), catalogue });
   const printer = kafka.consumer({ groupId: `lead-scorer-demo-printer-${randomBytes(4).toString('hex')}` });
+  undo.push(() => printer.disconnect());
   const joined = new Promise<void>((r) => printer.on(printer.events.GROUP_JOIN, () => r()));
-  await printStageChanges(printer, catalogue.get('lead.stage-changed.v1').topic, serde, (l) =>
-    console.log(l),
+  await step(
+    printStageChanges(printer, catalogue.get('lead.stage-changed.v1').topic, serde, (l) => console.log(l)),
   );
-  await joined;
-
+  await step(joined);
   const producer = kafka.producer({ allowAutoTopicCreation: false });
-  await producer.connect();
+  undo.push(() => producer.disconnect());
+  await step(producer.connect());
   const runId = randomBytes(2).toString('hex');
-  const sim = new Simulator({ serde, producer, personas, rate, runId });
-  const example = `${(personas.find((p) => p.name === 'trial-user') ?? personas[0])?.name ?? 'trial-user'}-${runId}`;
+  const sim = new Simulator({ serde, producer, personas: opts.personas, rate: opts.rate, runId });
+  const example = `${(opts.personas.find((p) => p.name === 'trial-user') ?? opts.personas[0])?.name ?? 'trial-user'}-${runId}`;
   console.log(`
-Lead scorer is running (model ${values['real-time'] ? 'default' : 'default with demo half-lives: engagement 120s, product 60s'}).
+Lead scorer is running (model ${model.version}${opts['real-time'] ? '' : `, demo half-lives: ${model.halfLives}`}).
   Kafka ${ep.kafkaBrokers}   registry ${ep.registryUrl}   Redis ${ep.redisUrl}
   Metrics    ${SERVICES.map((s) => `http://127.0.0.1:${s.port}/metrics`).join('\n             ')}
   Read API   http://127.0.0.1:8080/leads/${example}   (OpenAPI: http://127.0.0.1:8080/openapi.json)
   Logs       ${logDir}/<service>.log
-Personas: ${personas.map((p) => p.name).join(', ')}; background traffic ${rate}/s. Ctrl-C stops.
+Personas: ${opts.personas.map((p) => p.name).join(', ')}; background traffic ${opts.rate}/s. Ctrl-C stops.
 
 Stage changes as they happen:`);
   sim.start();
-
-  await new Promise<void>((resolveStop) => {
-    process.once('SIGINT', resolveStop);
-    process.once('SIGTERM', resolveStop);
-    if (duration > 0) setTimeout(resolveStop, duration * 1000).unref();
-  });
-  stopping = true;
-  console.log(
-    `\n[start] stopping (${sim.eventsSent} events sent, ${alerts.length} sales alerts delivered)...`,
-  );
-  sim.stop();
-  await producer.disconnect();
-  await printer.disconnect();
-  await Promise.all(
-    children.map(
-      (c) =>
-        new Promise<void>((r) => {
-          if (c.exitCode !== null || c.signalCode !== null) return r();
-          c.once('exit', () => r());
-          c.kill('SIGTERM');
-        }),
+  undo.push(() =>
+    console.log(
+      `\n[start] stopping (${sim.eventsSent} events sent, ${alerts.length} sales alerts delivered)...`,
     ),
   );
-  hook.close();
-  if (started.length > 0 && !values['keep-infra']) await down(cfg);
-  else console.log('[start] infrastructure left running: npm run infra -- down stops it');
+  undo.push(() => sim.stop());
+
+  const timer = new Promise<'done'>((r) => {
+    if (opts.duration > 0) setTimeout(() => r('done'), opts.duration * 1000).unref();
+  });
+  const end = await Promise.race([signalled, timer, services.firstExit()]);
+  if (end instanceof ServiceExited) throw end.mapped(model.mapBack);
   return 0;
+}
+
+async function main(): Promise<number> {
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const undo: Undo[] = [];
+  let code = 0;
+  try {
+    code = await run(undo);
+  } catch (err) {
+    code = 1;
+    // Messages only: every failure here is one the user can act on from its text.
+    if (err instanceof ServiceExited) {
+      console.error(`[start] ${err.service} exited (${err.status}):\n${indent(err.reason)}`);
+      console.error(`[start] its log: ${err.logFile}`);
+    } else {
+      console.error(`[start] ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (undo.length > 1) console.error('[start] stopping everything this command started...');
+  }
+  for (const u of undo.reverse()) {
+    try {
+      await u();
+    } catch (err) {
+      console.error(`[start] while stopping: ${(err as Error).message}`);
+    }
+  }
+  return code;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => `  ${l}`)
+    .join('\n');
 }
 
 main().then(

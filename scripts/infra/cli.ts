@@ -2,14 +2,15 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { infraConfigFromEnv } from './config.ts';
-import { down, logs, reset, status, up } from './stack.ts';
+import { down, logs, reset, status, stopParts, up } from './stack.ts';
 
 const USAGE = `Usage: npm run infra -- <command> [options]
 
 Local Kafka (KRaft, Maven Central jars), Apicurio schema registry and Redis, without Docker.
 
 Commands:
-  up                 start what is not running and wait until every part answers
+  up                 start what is not running and wait until every part answers; refuses at
+                     once, naming it, a program that holds a port a part needs (nothing starts)
   down               stop every process this stack started (and nothing else)
   status             show each part, its endpoint, whether it answers and our pid
   logs [part] [-n N] last N log lines (part: kafka | registry | redis)
@@ -34,7 +35,12 @@ async function main(argv: string[]): Promise<number> {
   const cfg = infraConfigFromEnv(process.env, root);
   switch (command) {
     case 'up': {
-      const ep = await up(cfg);
+      // A part that fails to come up must not leave the parts this run started behind it.
+      const started: string[] = [];
+      const ep = await up(cfg, console.log, started).catch(async (err: unknown) => {
+        await stopParts(cfg, started);
+        throw err;
+      });
       console.log(
         `KAFKA_BROKERS=${ep.kafkaBrokers}\nSCHEMA_REGISTRY_URL=${ep.registryUrl}\nREDIS_URL=${ep.redisUrl}`,
       );

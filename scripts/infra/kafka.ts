@@ -97,6 +97,9 @@ export async function kafkaAnswers(cfg: InfraConfig): Promise<boolean> {
     brokers: [kafkaBrokers(cfg)],
     logLevel: logLevel.NOTHING,
     connectionTimeout: 1_000,
+    // A program that accepts the connection but never answers (not a broker) would otherwise
+    // hold the probe for kafkajs' default 30 s.
+    requestTimeout: 2_000,
     retry: { retries: 0 },
   });
   const admin = kafka.admin();

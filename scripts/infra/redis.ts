@@ -18,6 +18,10 @@ export async function redisAnswers(url: string): Promise<boolean> {
   const client = new Redis(url, {
     lazyConnect: true,
     connectTimeout: 1_000,
+    // A program that accepts the connection but never answers (not a Redis) would otherwise hold
+    // the ready check and the PING forever.
+    enableReadyCheck: false,
+    commandTimeout: 2_000,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
   });

@@ -2,6 +2,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type InfraConfig, kafkaBrokers, registryUrl } from './config.ts';
 import { kafkaAnswers, kafkaProcess, startKafka, waitForKafka } from './kafka.ts';
+import { describeTaken, portFree } from './ports.ts';
 import { type ManagedProcess, runningPid, stop, tail } from './process.ts';
 import { redisAnswers, redisProcess, startRedis, waitForRedis } from './redis.ts';
 import { registryAnswers, registryProcess, startRegistry, waitForRegistry } from './registry.ts';
@@ -18,31 +19,44 @@ export function endpoints(cfg: InfraConfig): StackEndpoints {
 
 /**
  * Brings the stack up and waits until every part answers. Idempotent: a part that already
- * answers is left alone (whoever started it), a part that does not is started.
+ * answers is left alone (whoever started it), a part that does not is started. A port that a
+ * part would need but another program holds (one that does not answer as that part) is refused
+ * before anything starts. `started` receives the names of the parts this call started, so a
+ * caller that fails later can stop exactly those.
  */
 export async function up(
   cfg: InfraConfig,
   log: (line: string) => void = console.log,
+  started: string[] = [],
 ): Promise<StackEndpoints> {
   mkdirSync(cfg.infraDir, { recursive: true });
-  const started = Date.now();
+  const t0 = Date.now();
+  const plan = {
+    kafka: await needsStart(kafkaProcess(cfg), () => kafkaAnswers(cfg)),
+    registry: await needsStart(registryProcess(cfg), () => registryAnswers(cfg)),
+    redis: await needsStart(redisProcess(cfg), () => redisAnswers(cfg.redisUrl)),
+  };
+  await refuseTakenPorts(cfg, plan);
   const waits: Promise<void>[] = [];
-  if (!(await kafkaAnswers(cfg))) {
-    if (runningPid(kafkaProcess(cfg)) === undefined)
+  if (plan.kafka !== 'answers') {
+    if (plan.kafka === 'start') {
       log(`[infra] starting Kafka ${cfg.kafka.version}, pid ${startKafka(cfg)}`);
+      started.push('kafka');
+    }
     waits.push(waitForKafka(cfg));
   }
-  if (!(await registryAnswers(cfg).catch(() => false))) {
-    if (runningPid(registryProcess(cfg)) === undefined) {
-      log(`[infra] starting Apicurio Registry ${cfg.registry.version}, pid ${startRegistry(cfg)}`);
-    }
+  if (plan.registry === 'start') {
+    log(`[infra] starting Apicurio Registry ${cfg.registry.version}, pid ${startRegistry(cfg)}`);
+    started.push('registry');
   }
   // Always (re)assert the registry's compatibility level: cheap, and a registry someone else
   // started must still enforce BACKWARD for our compatibility gate to mean anything.
   waits.push(waitForRegistry(cfg));
-  if (!(await redisAnswers(cfg.redisUrl))) {
-    if (runningPid(redisProcess(cfg)) === undefined)
+  if (plan.redis !== 'answers') {
+    if (plan.redis === 'start') {
       log(`[infra] starting redis-server, pid ${startRedis(cfg)}`);
+      started.push('redis');
+    }
     waits.push(waitForRedis(cfg));
   }
   await Promise.all(waits);
@@ -51,8 +65,57 @@ export async function up(
     join(cfg.infraDir, 'stack.env'),
     `KAFKA_BROKERS=${ep.kafkaBrokers}\nSCHEMA_REGISTRY_URL=${ep.registryUrl}\nREDIS_URL=${ep.redisUrl}\n`,
   );
-  log(`[infra] stack ready in ${((Date.now() - started) / 1000).toFixed(1)}s`);
+  log(`[infra] stack ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
   return ep;
+}
+
+/** `answers`: leave it; `ours`: our process is starting, wait for it; `start`: start it. */
+async function needsStart(
+  p: ManagedProcess,
+  answers: () => Promise<boolean>,
+): Promise<'answers' | 'ours' | 'start'> {
+  if (await answers().catch(() => false)) return 'answers';
+  return runningPid(p) === undefined ? 'start' : 'ours';
+}
+
+async function refuseTakenPorts(
+  cfg: InfraConfig,
+  plan: Record<'kafka' | 'registry' | 'redis', string>,
+): Promise<void> {
+  const wanted: [number, string][] = [];
+  if (plan.kafka === 'start') {
+    wanted.push([cfg.kafka.port, 'Kafka'], [cfg.kafka.controllerPort, 'Kafka controller']);
+  }
+  if (plan.registry === 'start') wanted.push([cfg.registry.port, 'schema registry']);
+  const redis = new URL(cfg.redisUrl);
+  if (plan.redis === 'start' && ['127.0.0.1', 'localhost', '[::1]'].includes(redis.hostname)) {
+    wanted.push([Number(redis.port || 6379), 'Redis']);
+  }
+  const taken: string[] = [];
+  for (const [port, what] of wanted) {
+    if (!(await portFree(port)))
+      taken.push(`  ${describeTaken(port, what)}, which does not answer as ${what}`);
+  }
+  if (taken.length === 0) return;
+  throw new Error(
+    [
+      'cannot start the local stack:',
+      ...taken,
+      'Stop that program, or give the stack other ports: KAFKA_PORT, KAFKA_CONTROLLER_PORT,',
+      'SCHEMA_REGISTRY_PORT, REDIS_URL (npm run infra -- --help). Nothing was started.',
+    ].join('\n'),
+  );
+}
+
+/** Stops the named parts of this folder's stack (the names `up` reported as started). */
+export async function stopParts(
+  cfg: InfraConfig,
+  names: string[],
+  log: (line: string) => void = console.log,
+) {
+  for (const p of PARTS(cfg).filter((x) => names.includes(x.name))) {
+    log(`[infra] ${p.name}: ${(await stop(p)) ? 'stopped' : 'was not running'}`);
+  }
 }
 
 const PARTS = (cfg: InfraConfig): ManagedProcess[] => [

@@ -3,14 +3,24 @@ export const OPENAPI = {
   openapi: '3.1.0',
   info: {
     title: 'Lead scorer read API',
-    version: '1.0.0',
+    // The project's one version number (package.json, docs/asyncapi.yaml, the image tag):
+    // test/version.test.ts fails when they disagree.
+    version: '0.1.0',
     description:
       "A lead's current stage, its scores decayed to now, why (the rules that contribute, largest first) and its recent stage changes. Answers from Redis; scores are computed by the same engine the scorers use.",
   },
+  // Where `npm start` and docker compose publish it, and its in-cluster Service (deploy/kubernetes).
+  servers: [
+    { url: 'http://127.0.0.1:8080', description: 'local: npm start or docker compose' },
+    { url: 'http://lead-api.lead-scorer.svc:8080', description: 'inside the Kubernetes cluster' },
+  ],
   paths: {
     '/leads/{leadId}': {
       get: {
         operationId: 'getLead',
+        summary: "A lead's stage, scores now and why",
+        description:
+          'The stage, every score decayed to now, the rules that contribute (largest first), signals, the sales verdict and the last stage changes, with the model version that computed them.',
         parameters: [
           {
             name: 'leadId',
@@ -35,6 +45,13 @@ export const OPENAPI = {
             content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
           },
         },
+      },
+    },
+    '/openapi.json': {
+      get: {
+        operationId: 'getOpenApi',
+        summary: 'This document',
+        responses: { '200': { description: 'The OpenAPI document', content: { 'application/json': {} } } },
       },
     },
   },

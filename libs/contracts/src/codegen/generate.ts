@@ -95,7 +95,8 @@ export async function generateDocs(
   root: string = REPO_ROOT,
 ): Promise<GeneratedFile[]> {
   const { EXAMPLES } = await import('../examples.ts');
-  const input = { catalogue: createCatalogue(), schemas, examples: EXAMPLES };
+  const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  const input = { catalogue: createCatalogue(), schemas, examples: EXAMPLES, version };
   const doc = readFileSync(join(root, CONTRACTS_DOC_PATH), 'utf8');
   const sections = renderSections(input);
   const readme = readFileSync(join(root, README_PATH), 'utf8');
