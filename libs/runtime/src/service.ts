@@ -106,7 +106,7 @@ export async function startService<E extends CommonEnv>(spec: ServiceSpec<E>): P
  */
 export function runMain(start: (onFatal: (err: unknown) => void) => Promise<RunningService>): void {
   const fatal = (err: unknown): void => {
-    console.error(JSON.stringify({ level: 'fatal', msg: 'exiting', err: describe(err) }));
+    console.error(JSON.stringify({ level: 'fatal', msg: 'exiting', ...describe(err) }));
     process.exit(1);
   };
   start(fatal).then((svc) => {
@@ -133,10 +133,13 @@ export function runMain(start: (onFatal: (err: unknown) => void) => Promise<Runn
   }, fatal);
 }
 
-/** A coded error (bad config, bad model) is its message: the user needs no stack trace for it. */
-function describe(err: unknown): string {
-  if (err instanceof Error && 'code' in err && typeof (err as { code: unknown }).code === 'string') {
-    return `${(err as { code: string }).code}: ${err.message}`;
+/**
+ * A coded error (bad config, bad model: LeadScorerError) is its code and message, no stack trace:
+ * the message names the variable or the file and line. Anything else is a bug: its stack.
+ */
+function describe(err: unknown): { code?: string; err: string } {
+  if (err instanceof Error && err.name === 'LeadScorerError' && 'code' in err) {
+    return { code: String((err as { code: unknown }).code), err: err.message };
   }
-  return String((err as Error)?.stack ?? err);
+  return { err: String((err as Error)?.stack ?? err) };
 }

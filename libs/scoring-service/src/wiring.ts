@@ -18,7 +18,7 @@ import {
   type ServiceContext,
 } from '@leadscorer/runtime';
 import { RedisScoreStore, SHARDS } from '@leadscorer/store';
-import type { Kafka, Producer } from 'kafkajs';
+import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { clockOf, type ScoringEnv } from './config.ts';
 import { StageChangePublisher } from './publisher.ts';
 import { KafkaDeadLetterSink, KafkaStageChangeSink } from './sinks.ts';
@@ -53,7 +53,11 @@ export function wire(ctx: ServiceContext<ScoringEnv>): Wiring {
   const model = readModel(env.MODEL_FILE);
   const catalogue = createCatalogue({ prefix: env.TOPIC_PREFIX });
   const kafka = createKafka(env, `lead-scorer.${service}`, log);
-  const producer = kafka.producer({ allowAutoTopicCreation: false });
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    // Murmur2 on the key, as the Java client and our contract require (docs/contracts.md).
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   const redis = createRedis(env, `lead-scorer.${service}`);
   const clock = clockOf(env);
   const store = new RedisScoreStore({

@@ -14,6 +14,7 @@ import {
   startService,
 } from '@leadscorer/runtime';
 import { KafkaDeadLetterSink } from '@leadscorer/scoring-service';
+import { Partitioners } from 'kafkajs';
 import { Counter } from 'prom-client';
 import { type AlertsEnv, loadAlertsEnv } from './config.ts';
 import { deliver } from './webhook.ts';
@@ -51,7 +52,11 @@ export function startSalesAlerts(
       const dlqTopic = `${input}.sales-alerts.dlq`;
       const serde = createSerde({ registry: createRegistryClient(env.SCHEMA_REGISTRY_URL), catalogue });
       const kafka = createKafka(env, 'lead-scorer.sales-alerts', log);
-      const producer = kafka.producer({ allowAutoTopicCreation: false });
+      const producer = kafka.producer({
+        allowAutoTopicCreation: false,
+        // Murmur2 on the key, as the Java client and our contract require (docs/contracts.md).
+        createPartitioner: Partitioners.DefaultPartitioner,
+      });
       const redis = createRedis(env, 'lead-scorer.sales-alerts');
       const deadLetters = new KafkaDeadLetterSink({ producer, service, topicOf: () => dlqTopic });
       const sentKey = (eventId: string) => `${env.REDIS_KEY_PREFIX}:alerts:sent:${eventId}`;
