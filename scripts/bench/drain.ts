@@ -56,6 +56,10 @@ export interface DrainResult {
     busyShare: number;
     /** The redis-server process' CPU / wall (command thread, I/O, everything). */
     cpuShare: number;
+    /** The redis-server process' CPU per applied event, µs (everything it did, I/O included). */
+    cpuUsecPerAppliedEvent: number;
+    /** Command time per applied event by command, µs. */
+    byCommand: Record<string, number>;
     usedMemoryBytes: number;
   };
   samples: { t: number; committed: Record<string, number> }[];
@@ -191,6 +195,12 @@ export async function runDrain(
         commitUsecPerCall: stats.scriptCalls > 0 ? stats.scriptUsec / stats.scriptCalls : 0,
         busyShare: stats.usec / 1e6 / wall,
         cpuShare: (redisCpu1 - redisCpu0) / wall,
+        cpuUsecPerAppliedEvent: applied > 0 ? ((redisCpu1 - redisCpu0) * 1e6) / applied : 0,
+        byCommand: Object.fromEntries(
+          Object.entries(stats.byCommand)
+            .sort((a, b) => b[1] - a[1])
+            .map(([k, v]) => [k, applied > 0 ? v / applied : 0]),
+        ),
         usedMemoryBytes: usedMemory,
       },
       samples,

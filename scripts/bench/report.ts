@@ -238,7 +238,14 @@ function drainTable(d: NonNullable<BenchResult['drain']>): string[] {
 }
 
 function drainSummary(d: NonNullable<BenchResult['drain']>, cores: number): string {
-  return `Average CPU over the drain: ${n1(d.cpu.machineCores)} of ${cores} cores busy; services ${n1(d.cpu.services)}, Redis ${n1(d.cpu.redis)}, benchmark process ${n1(d.cpu.benchProcess)}, rest (Kafka, registry, others) ${n1(d.cpu.rest)}. Inside Redis: ${n1(d.redis.usecPerAppliedEvent)} µs of command time per applied event; ${n0(d.redis.commitCalls)} commit calls, ${n0(d.redis.commitUsecPerCall)} µs each; commands busy ${pct(d.redis.busyShare)} of the drain, redis-server CPU ${pct(d.redis.cpuShare)}.`;
+  return `Average CPU over the drain: ${n1(d.cpu.machineCores)} of ${cores} cores busy; services ${n1(d.cpu.services)}, Redis ${n1(d.cpu.redis)}, benchmark process ${n1(d.cpu.benchProcess)}, rest (Kafka, registry, others) ${n1(d.cpu.rest)}. Inside Redis: ${n1(d.redis.usecPerAppliedEvent)} µs of command time per applied event (${Object.entries(
+    d.redis.byCommand ?? {},
+  )
+    .filter(([, v]) => v >= 0.05)
+    .map(([k, v]) => `${k} ${n1(v)}`)
+    .join(
+      ', ',
+    )}); ${n0(d.redis.commitCalls)} commit calls, ${n0(d.redis.commitUsecPerCall)} µs each; commands busy ${pct(d.redis.busyShare)} of the drain; redis-server CPU ${pct(d.redis.cpuShare)} of the drain, ${n1(d.redis.cpuUsecPerAppliedEvent ?? 0)} µs per applied event.`;
 }
 
 const START = '<!-- bench:results:start -->';

@@ -12,6 +12,7 @@ import { DISQUALIFIED, type Model } from '@leadscorer/engine';
 export type NameKind = 'rule' | 'stage' | 'signal';
 
 const PREFIX: Record<NameKind, string> = { rule: 'r:', stage: 's:', signal: 'g:' };
+const KINDS: readonly NameKind[] = ['rule', 'stage', 'signal'];
 
 /** The registry fields a model needs. */
 export function modelNames(model: Model): string[] {
@@ -24,6 +25,12 @@ export function modelNames(model: Model): string[] {
 /** The registry as read, indexed both ways, with the model's rules by number. */
 export class NameTable {
   private readonly byName: Map<string, number>;
+  /** Per kind, name -> number without the prefix: looked up for every record written. */
+  private readonly byKind: Record<NameKind, Map<string, number>> = {
+    rule: new Map(),
+    stage: new Map(),
+    signal: new Map(),
+  };
   private readonly byNumber: (string | undefined)[] = [];
   /** Per number: the model rule index of that rule, -1 for anything else. */
   readonly ruleIndex: Int32Array;
@@ -37,6 +44,9 @@ export class NameTable {
     for (let i = 0; i + 1 < flat.length; i += 2) {
       const n = Number(flat[i + 1]);
       this.byName.set(flat[i]!, n);
+      for (const kind of KINDS) {
+        if (flat[i]!.startsWith(PREFIX[kind])) this.byKind[kind].set(flat[i]!.slice(PREFIX[kind].length), n);
+      }
       this.byNumber[n] = flat[i]!;
       if (n > max) max = n;
     }
@@ -52,7 +62,7 @@ export class NameTable {
 
   /** The number of a name; throws for one this registry does not have. */
   number(kind: NameKind, name: string): number {
-    const n = this.byName.get(PREFIX[kind] + name);
+    const n = this.byKind[kind].get(name);
     if (n === undefined) throw new UnknownName(`${kind} "${name}" is not registered`);
     return n;
   }
