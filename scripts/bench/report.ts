@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { CommitCeiling, ConsumeCeiling, EngineCeiling, StoreCeiling } from './ceilings.ts';
 import type { DrainResult } from './drain.ts';
+import type { KafkaFloor } from './kafka-floor.ts';
 import type { RateLatency } from './latency.ts';
 import type { MemoryPoint } from './memory.ts';
 import type { PrefillResult } from './produce.ts';
@@ -40,6 +41,8 @@ export interface BenchResult {
   /** Redis bytes per lead after the drain: the services' own writes, the drain's mix. */
   drainMemory?: MemoryPoint;
   latency?: RateLatency[];
+  /** Kafka alone at the same rates: the floor a stage change pays twice. */
+  kafkaFloor?: KafkaFloor[];
   memory?: MemoryPoint[];
   peakRssBytes?: Record<string, number>;
   targets: Target[];
@@ -184,14 +187,14 @@ export function markdown(r: BenchResult): string {
       '',
       '### Latency, open loop (scheduled produce -> stage change received by a subscriber)',
       '',
-      '| rate/s | achieved/s | stage changes (pairs) | p50 ms | p90 ms | p99 ms | max ms | p99 to emittedAt ms | services: event -> applied p50 / p99 ms | Redis round trip p50 / p99 ms | Redis busy | events per commit call |',
-      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
-      ...r.latency.map(
-        (l) =>
-          `| ${n0(l.rate)} | ${n0(l.achievedRate)} | ${n0(l.stageChanges)} (${n0(l.pairChanges)}/${n0(l.pairs)}${l.complete ? '' : ', incomplete'}) | ${n1(l.received.p50)} | ${n1(l.received.p90)} | ${n1(l.received.p99)} | ${n1(l.received.max)} | ${n1(l.emitted.p99)} | ${n1(l.services.appliedP50)} / ${n1(l.services.appliedP99)} | ${n1(l.services.scriptP50)} / ${n1(l.services.scriptP99)} | ${pct(l.redis.busyShare)} | ${n1(l.redis.eventsPerCall)} |`,
-      ),
+      '| rate/s | achieved/s | stage changes (pairs) | p50 ms | p90 ms | p99 ms | max ms | p99 to emittedAt ms | services: event -> applied p50 / p99 ms | Redis round trip p50 / p99 ms | Redis busy | events per commit call | Kafka alone p50 / p99 ms |',
+      '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      ...r.latency.map((l) => {
+        const f = r.kafkaFloor?.find((x) => x.rate === l.rate);
+        return `| ${n0(l.rate)} | ${n0(l.achievedRate)} | ${n0(l.stageChanges)} (${n0(l.pairChanges)}/${n0(l.pairs)}${l.complete ? '' : ', incomplete'}) | ${n1(l.received.p50)} | ${n1(l.received.p90)} | ${n1(l.received.p99)} | ${n1(l.received.max)} | ${n1(l.emitted.p99)} | ${n1(l.services.appliedP50)} / ${n1(l.services.appliedP99)} | ${n1(l.services.scriptP50)} / ${n1(l.services.scriptP99)} | ${pct(l.redis.busyShare)} | ${n1(l.redis.eventsPerCall)} | ${f ? `${n1(f.p50)} / ${n1(f.p99)}` : ''} |`;
+      }),
       '',
-      `Worst lag of the open-loop sender behind its schedule: ${r.latency.map((l) => `${n0(l.maxSendDelayMs)} ms at ${n0(l.rate)}/s`).join(', ')}; send errors: ${r.latency.reduce((a, l) => a + l.sendErrors, 0)}. Service-side columns are bucket estimates from the services' Prometheus histograms over the phase (all events, not only stage changes).`,
+      `Worst lag of the open-loop sender behind its schedule: ${r.latency.map((l) => `${n0(l.maxSendDelayMs)} ms at ${n0(l.rate)}/s`).join(', ')}; send errors: ${r.latency.reduce((a, l) => a + l.sendErrors, 0)}. Service-side columns are bucket estimates from the services' Prometheus histograms over the phase (all events, not only stage changes). "Kafka alone" is the same open loop into a scratch topic read by a bare consumer, right after the phase: a stage change crosses Kafka twice.`,
     );
   }
   const points = [...(r.memory ?? []), ...(r.drainMemory ? [r.drainMemory] : [])];

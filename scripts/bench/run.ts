@@ -8,6 +8,7 @@ import { down, up } from '../infra/stack.ts';
 import { commitCeiling, consumeCeiling, engineCeiling, storeCeiling } from './ceilings.ts';
 import { createDeployment, type Deployment, Encoder } from './deployment.ts';
 import { runDrain } from './drain.ts';
+import { kafkaFloor } from './kafka-floor.ts';
 import { runLatency } from './latency.ts';
 import { describeMachine } from './machine.ts';
 import { measureMemory, memoryPoint } from './memory.ts';
@@ -159,6 +160,7 @@ async function main(): Promise<number> {
       logDir: join(outDir, `logs-${stamp}`),
       env: serviceEnv,
       group: (s: string) => d.group(`scorer.${s}`),
+      ...(process.env.BENCH_NODE_OPTIONS ? { nodeOptions: process.env.BENCH_NODE_OPTIONS } : {}),
       ...(o.cpuProf ? { profDir: join(outDir, `prof-${stamp}`) } : {}),
     };
 
@@ -271,6 +273,13 @@ async function main(): Promise<number> {
         procs,
         log,
       });
+      log('kafka floor: the same open loop through Kafka alone (a scratch topic and a bare consumer)');
+      result.kafkaFloor = [];
+      for (const rate of o.rates) {
+        const f = await kafkaFloor(d, { rate, seconds: Math.min(o.rateSeconds, 10), partitions: 6 });
+        log(`  ${rate}/s: p50 ${f.p50} ms, p99 ${f.p99} ms, max ${f.max} ms`);
+        result.kafkaFloor.push(f);
+      }
     }
 
     if (procs.length > 0) result.peakRssBytes = Object.fromEntries(procs.map((p) => [p.name, p.peakRss()]));

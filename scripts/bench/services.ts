@@ -38,6 +38,8 @@ export interface SpawnOptions {
   group: (service: ServiceName) => string;
   /** When set, services run with --cpu-prof and their profiles end up here as <service>.cpuprofile. */
   profDir?: string;
+  /** NODE_OPTIONS for the services (V8 flags a deployment sets, e.g. heap sizes). */
+  nodeOptions?: string;
   /** Instances per service, in one consumer group (default 1 each). */
   instances?: Partial<Record<ServiceName, number>>;
 }
@@ -62,7 +64,13 @@ export async function spawnServices(o: SpawnOptions): Promise<RunningProcess[]> 
         ...o.env,
         CONSUMER_GROUP: group,
         HTTP_PORT: String(port),
-        ...(o.profDir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${o.profDir}` } : {}),
+        ...(o.nodeOptions || o.profDir
+          ? {
+              NODE_OPTIONS: [o.nodeOptions, o.profDir ? `--cpu-prof --cpu-prof-dir=${o.profDir}` : '']
+                .filter(Boolean)
+                .join(' '),
+            }
+          : {}),
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -2,7 +2,7 @@ export { runMain } from '@leadscorer/runtime';
 export { clockOf, loadScoringEnv, type ScoringEnv, scoringEnvSchema } from './config.ts';
 export { FadingLoop, type FadingLoopOptions } from './fading.ts';
 export { createScoringProcessor, type ProcessorDeps } from './processor.ts';
-export { type PublishSource, StageChangePublisher } from './publisher.ts';
+export { BackgroundPublisher, type PublishSource, StageChangePublisher } from './publisher.ts';
 export { OutboxRelay, type OutboxRelayOptions } from './relay.ts';
 export {
   type ConsumerServiceSpec,

@@ -110,7 +110,11 @@ beforeEach(() => {
     model,
     store,
     deadLetters,
-    publisher: new StageChangePublisher({ store, sink: stageChanges, metrics, clock: () => now }),
+    publishInline: (recorded) =>
+      new StageChangePublisher({ store, sink: stageChanges, metrics, clock: () => now }).publish(
+        recorded,
+        'inline',
+      ),
     metrics,
     log: createLogger('test', 'silent'),
     clock: () => now,

@@ -1,5 +1,12 @@
 import type { Decoded, Serde } from '@leadscorer/contracts';
-import { type ApplyItem, applyChunk, type DeadLetterSink, type ScoreStore, sourceId } from '@leadscorer/core';
+import {
+  type ApplyItem,
+  applyChunk,
+  type DeadLetterSink,
+  type RecordedChange,
+  type ScoreStore,
+  sourceId,
+} from '@leadscorer/core';
 import { evaluateEvent, type Model } from '@leadscorer/engine';
 import { isPoison, type LeadScorerError } from '@leadscorer/errors';
 import {
@@ -9,14 +16,17 @@ import {
   type Logger,
   type Metrics,
 } from '@leadscorer/runtime';
-import type { StageChangePublisher } from './publisher.ts';
 
 export interface ProcessorDeps {
   serde: Serde;
   model: Model;
   store: ScoreStore;
   deadLetters: DeadLetterSink;
-  publisher: StageChangePublisher;
+  /**
+   * Publishes a chunk's recorded stage changes. The services hand them to a BackgroundPublisher
+   * (the changes are safe in the outbox already); it may also simply await the publish.
+   */
+  publishInline: (recorded: RecordedChange[]) => Promise<void>;
   metrics: Metrics;
   log: Logger;
   clock: () => number;
@@ -37,7 +47,7 @@ const TYPE_CODE: Record<string, string> = { web: 'w', email: 'e', trial: 't', pr
  * a message whose schema is already known is decoded without an await.
  */
 export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
-  const { serde, model, store, deadLetters, publisher, metrics, log, clock, historyLength } = deps;
+  const { serde, model, store, deadLetters, publishInline, metrics, log, clock, historyLength } = deps;
   const scorer = {
     model,
     historyLength,
@@ -133,7 +143,7 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
         'stage changes recorded',
       );
       // The fast path; if it fails the changes stay in the outbox and the relay publishes them.
-      await publisher.publish(recorded, 'inline');
+      await publishInline(recorded);
     }
   };
 }

@@ -3,6 +3,7 @@ import { KafkajsSource, type RunningService, type ServiceParts, startService } f
 import { loadScoringEnv, type ScoringEnv } from './config.ts';
 import { FadingLoop } from './fading.ts';
 import { createScoringProcessor } from './processor.ts';
+import { BackgroundPublisher } from './publisher.ts';
 import { OutboxRelay } from './relay.ts';
 import { type Wiring, wire } from './wiring.ts';
 
@@ -87,12 +88,13 @@ export function startConsumerService(
       retry: { initialMs: env.RETRY_INITIAL_MS, maxMs: env.RETRY_MAX_MS },
       onFatal: fatal,
     });
+    const inline = new BackgroundPublisher(w.publisher, w.log.child({ component: 'publisher' }));
     const processor = createScoringProcessor({
       serde: w.serde,
       model: w.model,
       store: w.store,
       deadLetters: w.deadLetters,
-      publisher: w.publisher,
+      publishInline: (recorded) => inline.submit(recorded),
       metrics: w.metrics,
       log: w.log,
       clock: w.clock,
@@ -112,7 +114,10 @@ export function startConsumerService(
         await source.start(processor);
         w.log.info({ topics }, 'consuming');
       },
-      stopWork: () => source.stop(),
+      stopWork: async () => {
+        await source.stop();
+        await inline.flush();
+      },
       live: () => source.isLive(),
       ready: () => source.isReady(),
     };
