@@ -7,12 +7,18 @@ import { describe, expect, it } from 'vitest';
 import { prng } from '../../../test/support/event-gen.ts';
 import { itemsFor } from '../../../test/support/oracle.ts';
 import { decodeRecord, encodeRecord } from './codec.ts';
-import { modelNames, NameTable, UnknownName } from './names.ts';
+import { modelNames, NameTable, nameField, UnknownName } from './names.ts';
 
 const TEXT = readFileSync(join(import.meta.dirname, '../../../models/default.yaml'), 'utf8');
 const model = loadModel(TEXT, 'default.yaml');
 const DAY = 86_400_000;
 const START = Date.UTC(2026, 10, 1);
+
+/** The offset sources the generated events come from (three partitions per topic), registered. */
+const SOURCES = ['w', 'e', 't', 'p', 's'].flatMap((t) =>
+  [0, 1, 2].map((p) => nameField('source', `${t}${p}`)),
+);
+const registered = (m: Model) => [...modelNames(m), ...SOURCES];
 
 /** A registry as register-names.lua builds it, names numbered in the order given. */
 function table(names: string[], m: Model = model): NameTable {
@@ -45,7 +51,7 @@ function expectSameRecord(got: LeadRecord, want: LeadRecord): void {
 }
 
 describe('the record codec', () => {
-  const names = table(modelNames(model));
+  const names = table(registered(model));
 
   it('reads back exactly what it wrote, for every lead of a realistic mix', () => {
     const now = START + 30 * DAY + 123;
@@ -79,7 +85,7 @@ describe('the record codec', () => {
   });
 
   it('names rules by their registry number, not their place in the model file', () => {
-    const shuffled = [...modelNames(model)];
+    const shuffled = [...registered(model)];
     const rnd = prng(5);
     for (let i = shuffled.length - 1; i > 0; i--) {
       const j = Math.floor(rnd() * (i + 1));
@@ -117,8 +123,8 @@ describe('the record codec', () => {
       'reordered.yaml',
     );
     // The registry as it is after the first model, then the second, registered their names.
-    const both = table([...new Set([...modelNames(model), ...modelNames(next)])], next);
-    const old = table([...new Set([...modelNames(model), ...modelNames(next)])], model);
+    const both = table([...new Set([...registered(model), ...modelNames(next)])], next);
+    const old = table([...new Set([...registered(model), ...modelNames(next)])], model);
     const now = START + 30 * DAY;
     let dropped = 0;
     for (const [, record] of records(4, 100, 2000)) {

@@ -35,7 +35,8 @@ import type { NameTable } from './names.ts';
  *   [8]  [b - t, event hash, rule...]   latest profile and the fit rules it matched
  *   [9]  [kind code, b - t, event hash, 0/1 BANT passed]   latest sales verdict
  *   [10] b - t                          latest disqualifying hit
- *   [11] [source, offset, ...]          Kafka offset watermarks ("w3": web topic, partition 3)
+ *   [11] [source, offset, ...]          Kafka offset watermarks, the source ("w3": web topic,
+ *                                       partition 3) by its registry number
  *   [12] [seq, from, to, cause kind code, rule or 0, detail, b - at, at - event time, ...]
  *        the last stage changes, newest first
  *   [13] due - b                        the scheduled time of the next time-driven change
@@ -189,7 +190,7 @@ export function encodeRecord(record: LeadRecord, now: number, names: NameTable):
   else {
     w.array(2 * record.offsets.size);
     for (const [source, offset] of record.offsets) {
-      w.str(source);
+      w.int(names.number('source', source));
       w.int(offset);
     }
   }
@@ -327,7 +328,7 @@ export function decodeRecord(raw: Uint8Array, model: Model, names: NameTable): L
 
   const offsets = new Map<string, number>();
   len = parts > 11 ? r.array() : -1;
-  for (let i = 0; i < len; i += 2) offsets.set(r.str(), r.int());
+  for (let i = 0; i < len; i += 2) offsets.set(names.name('source', r.int()), r.int());
   const history: HistoryEntry[] = [];
   len = parts > 12 ? r.array() : -1;
   for (let i = 0; i < len; i += 8) {

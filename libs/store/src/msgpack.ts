@@ -62,6 +62,12 @@ export class PackWriter {
     this.room(9);
     const b = this.buf;
     let p = this.pos;
+    // Most of a record's integers are small: one byte, no checks beyond this one.
+    if (v >= 0 && v < 0x80 && (v | 0) === v) {
+      b[p] = v;
+      this.pos = p + 1;
+      return;
+    }
     if (!Number.isSafeInteger(v)) {
       b[p] = 0xcb;
       b.writeDoubleBE(v, p + 1);
@@ -69,18 +75,19 @@ export class PackWriter {
       return;
     }
     if (v >= 0) {
-      if (v < 0x80) b[p++] = v;
-      else if (v < 0x100) {
+      if (v < 0x100) {
         b[p++] = 0xcc;
         b[p++] = v;
       } else if (v < 0x10000) {
-        b[p] = 0xcd;
-        b.writeUInt16BE(v, p + 1);
-        p += 3;
+        b[p++] = 0xcd;
+        b[p++] = v >>> 8;
+        b[p++] = v & 0xff;
       } else if (v < 0x100000000) {
-        b[p] = 0xce;
-        b.writeUInt32BE(v, p + 1);
-        p += 5;
+        b[p++] = 0xce;
+        b[p++] = v >>> 24;
+        b[p++] = (v >>> 16) & 0xff;
+        b[p++] = (v >>> 8) & 0xff;
+        b[p++] = v & 0xff;
       } else {
         b[p] = 0xcf;
         b.writeBigUInt64BE(BigInt(v), p + 1);
@@ -91,13 +98,15 @@ export class PackWriter {
       b[p++] = 0xd0;
       b[p++] = v & 0xff;
     } else if (v >= -0x8000) {
-      b[p] = 0xd1;
-      b.writeInt16BE(v, p + 1);
-      p += 3;
+      b[p++] = 0xd1;
+      b[p++] = (v >> 8) & 0xff;
+      b[p++] = v & 0xff;
     } else if (v >= -0x80000000) {
-      b[p] = 0xd2;
-      b.writeInt32BE(v, p + 1);
-      p += 5;
+      b[p++] = 0xd2;
+      b[p++] = (v >> 24) & 0xff;
+      b[p++] = (v >> 16) & 0xff;
+      b[p++] = (v >> 8) & 0xff;
+      b[p++] = v & 0xff;
     } else {
       b[p] = 0xd3;
       b.writeBigInt64BE(BigInt(v), p + 1);
@@ -191,17 +200,17 @@ export class PackReader {
     const t = b[this.pos++]!;
     if (t < 0x80) return t;
     if (t >= 0xe0) return t - 0x100;
-    let p = this.pos;
+    const p = this.pos;
     switch (t) {
       case 0xcc:
         this.pos = p + 1;
         return b[p]!;
       case 0xcd:
         this.pos = p + 2;
-        return v.getUint16(p);
+        return (b[p]! << 8) | b[p + 1]!;
       case 0xce:
         this.pos = p + 4;
-        return v.getUint32(p);
+        return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
       case 0xcf:
         this.pos = p + 8;
         return Number(v.getBigUint64(p));
@@ -210,10 +219,10 @@ export class PackReader {
         return v.getInt8(p);
       case 0xd1:
         this.pos = p + 2;
-        return v.getInt16(p);
+        return ((b[p]! << 24) | (b[p + 1]! << 16)) >> 16;
       case 0xd2:
         this.pos = p + 4;
-        return v.getInt32(p);
+        return (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
       case 0xd3:
         this.pos = p + 8;
         return Number(v.getBigInt64(p));
@@ -221,9 +230,8 @@ export class PackReader {
         this.pos = p + 8;
         return v.getFloat64(p);
       default:
-        p--;
-        this.pos = p;
-        throw this.unexpected(t, 'an integer');
+        this.pos = p - 1;
+        throw this.unexpected(t, 'an integer', p - 1);
     }
   }
 
@@ -258,7 +266,7 @@ export class PackReader {
     return out;
   }
 
-  private unexpected(t: number, what: string): Error {
-    return new Error(`lead record: expected ${what} at byte ${this.pos - 1}, found type 0x${t.toString(16)}`);
+  private unexpected(t: number, what: string, at = this.pos - 1): Error {
+    return new Error(`lead record: expected ${what} at byte ${at}, found type 0x${t.toString(16)}`);
   }
 }

@@ -1,7 +1,8 @@
 import { DISQUALIFIED, type Model } from '@leadscorer/engine';
 
 /**
- * Stored records name rules, stages and signals by small numbers (one MessagePack byte below 128)
+ * Stored records name rules, stages, signals and offset sources (input topic and partition, e.g.
+ * "w3"; registered when first written) by small numbers (one MessagePack byte below 128)
  * instead of their text: most of a record's bytes are per-rule data, and `unqualified` alone is
  * 12 bytes. The numbers come from a registry in Redis (`<prefix>:names`, lua/register-names.lua),
  * never from the model file's order: a name keeps its number for good, so a new model may add,
@@ -9,10 +10,15 @@ import { DISQUALIFIED, type Model } from '@leadscorer/engine';
  * no longer has stay registered: records that still hold them read back (the engine keeps such
  * data aside and counts it as nothing).
  */
-export type NameKind = 'rule' | 'stage' | 'signal';
+export type NameKind = 'rule' | 'stage' | 'signal' | 'source';
 
-const PREFIX: Record<NameKind, string> = { rule: 'r:', stage: 's:', signal: 'g:' };
-const KINDS: readonly NameKind[] = ['rule', 'stage', 'signal'];
+const PREFIX: Record<NameKind, string> = { rule: 'r:', stage: 's:', signal: 'g:', source: 'o:' };
+const KINDS: readonly NameKind[] = ['rule', 'stage', 'signal', 'source'];
+
+/** The registry field of a name. */
+export function nameField(kind: NameKind, name: string): string {
+  return PREFIX[kind] + name;
+}
 
 /** The registry fields a model needs. */
 export function modelNames(model: Model): string[] {
@@ -30,6 +36,7 @@ export class NameTable {
     rule: new Map(),
     stage: new Map(),
     signal: new Map(),
+    source: new Map(),
   };
   private readonly byNumber: (string | undefined)[] = [];
   /** Per number: the model rule index of that rule, -1 for anything else. */
@@ -58,6 +65,10 @@ export class NameTable {
       this.ruleIndex[n] = r.index;
       this.ruleNumber[r.index] = n;
     }
+  }
+
+  has(kind: NameKind, name: string): boolean {
+    return this.byKind[kind].has(name);
   }
 
   /** The number of a name; throws for one this registry does not have. */

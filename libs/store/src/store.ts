@@ -12,7 +12,7 @@ import type { Cluster, Redis } from 'ioredis';
 import { decodeRecord, encodeRecord } from './codec.ts';
 import { redisError } from './errors.ts';
 import { dueKey, type KeySpace, leadKey, namesKey, outboxKey, shardOf } from './keys.ts';
-import { modelNames, NameTable, UnknownName } from './names.ts';
+import { modelNames, NameTable, nameField, UnknownName } from './names.ts';
 import { defineScripts, isCluster, type Scripts } from './scripts.ts';
 
 export interface RedisScoreStoreOptions {
@@ -63,6 +63,28 @@ export class RedisScoreStore implements ScoreStore {
     return this.table;
   }
 
+  /**
+   * The registry, with every offset source the writes' records name: a source (an input topic's
+   * partition) is registered the first time a record from it is written.
+   */
+  private async namesFor(writes: readonly LeadWrite[]): Promise<NameTable> {
+    const names = await this.names();
+    const missing = new Set<string>();
+    for (const w of writes) {
+      if (!w.record) continue;
+      for (const source of w.record.offsets.keys()) if (!names.has('source', source)) missing.add(source);
+    }
+    if (missing.size === 0) return names;
+    const table = this.scripts
+      .registerNames(1, namesKey(this.opts.keys), ...[...missing].map((s) => nameField('source', s)))
+      .then((flat) => new NameTable(flat as string[], this.opts.model))
+      .catch((err: unknown) => {
+        throw redisError(err, 'name registry');
+      });
+    this.table = table;
+    return table;
+  }
+
   async read(leadIds: readonly string[]): Promise<Map<string, StoredLead>> {
     const { client, keys } = this.opts;
     let names = await this.names();
@@ -102,7 +124,7 @@ export class RedisScoreStore implements ScoreStore {
   async commit(writes: readonly LeadWrite[], now: number): Promise<CommitResult> {
     if (writes.length === 0) return { conflicts: [], recorded: [] };
     const { client, keys } = this.opts;
-    const names = await this.names();
+    const names = await this.namesFor(writes);
     const groups = isCluster(client) ? groupByShard(writes, keys.shards, (w) => w.leadId) : [writes];
     const calls: (readonly LeadWrite[])[] = [];
     for (const g of groups) {
