@@ -195,7 +195,7 @@ export async function commitCeiling(
   await redis.client.flushall();
   const keys = { prefix: 'bench-commit', shards: SHARDS };
   const store = new RedisScoreStore({ client: redis.client, keys, model });
-  const names = await store.names();
+  let names = await store.names();
   const maker = new ItemMaker(model);
   const records = new Map<string, { record: LeadRecord; bytes: Buffer | undefined }>();
   const calls: CommitCall[] = [];
@@ -218,13 +218,16 @@ export async function commitCeiling(
       if (!r.changed) continue;
       const before = record.due;
       record.due = dueOf(record, o.now, model);
-      writes.push({
+      const write: LeadWrite = {
         leadId: lead,
         expected: known?.bytes as unknown as StoreVersion | undefined,
         record,
         ...(record.due !== before || !known ? { due: record.due } : {}),
         changes: r.changes,
-      });
+      };
+      writes.push(write);
+      // Registers a partition's offset source the first time one of its events is written.
+      names = await store.namesFor([write]);
       // What the commit will write: the next chunk's expected bytes for this lead.
       records.set(lead, { record, bytes: encodeRecord(record, o.now, names) });
     }

@@ -67,7 +67,7 @@ export class RedisScoreStore implements ScoreStore {
    * The registry, with every offset source the writes' records name: a source (an input topic's
    * partition) is registered the first time a record from it is written.
    */
-  private async namesFor(writes: readonly LeadWrite[]): Promise<NameTable> {
+  async namesFor(writes: readonly LeadWrite[]): Promise<NameTable> {
     const names = await this.names();
     const missing = new Set<string>();
     for (const w of writes) {
