@@ -90,7 +90,17 @@ export async function runLatency(
     log: (s: string) => void;
   },
 ): Promise<RateLatency[]> {
-  const sent = new Map<string, { at: number; phase: Phase; pairEnd: boolean }>();
+  // Scheduled send times by phase tag and event index, in flat typed arrays: a map entry per
+  // event sent (hundreds of thousands) made this process' own GC pauses part of the tail it
+  // measures.
+  const phases = new Map<string, { phase: Phase; at: Float64Array; pairEnd: Uint8Array }>();
+  const lookup = (eventId: string) => {
+    const cut = eventId.lastIndexOf('-e');
+    const p = cut > 0 ? phases.get(eventId.slice(0, cut)) : undefined;
+    const i = Number(eventId.slice(cut + 2));
+    if (!p || !(i >= 0 && i < p.at.length) || p.at[i] === 0) return undefined;
+    return { phase: p.phase, at: p.at[i]!, pairEnd: p.pairEnd[i] === 1 };
+  };
   const outType = encoder.type('lead.stage-changed.v1');
   const consumer = d.kafka.consumer({ groupId: d.group('bench-latency'), maxWaitTimeInMs: 100 });
   d.closeOnCleanup(() => consumer.disconnect());
@@ -106,7 +116,7 @@ export async function runLatency(
           triggeringEventId: string | null;
           emittedAt: number;
         };
-        const s = rec.triggeringEventId ? sent.get(rec.triggeringEventId) : undefined;
+        const s = rec.triggeringEventId ? lookup(rec.triggeringEventId) : undefined;
         if (!s) continue;
         s.phase.changes++;
         if (s.pairEnd) s.phase.pairChanges++;
@@ -141,14 +151,19 @@ export async function runLatency(
       freshBase: 10_000_000 * (n + 1),
       seed: 7 + n,
     });
+    const total = Math.round(step.rate * step.seconds);
+    const slots = { phase, at: new Float64Array(total), pairEnd: new Uint8Array(total) };
+    if (!step.warmUp) phases.set(`${o.tag}p${n}`, slots);
     const before = await scrape();
     await redis.client.config('RESETSTAT');
     const started = clock();
     const loop = await sendOpenLoop(producer, encoder, stream, {
       rate: step.rate,
       seconds: step.seconds,
-      onSent: (eventId, at, pairEnd) => {
-        if (!step.warmUp) sent.set(eventId, { at, phase, pairEnd });
+      onSent: (i, at, pairEnd) => {
+        if (step.warmUp) return;
+        slots.at[i] = at;
+        slots.pairEnd[i] = pairEnd ? 1 : 0;
       },
     });
     // Every pair's change must arrive (then a quiet second for stragglers), or 60 s pass: a

@@ -67,13 +67,13 @@ export interface OpenLoopResult {
  * Sends `rate * seconds` events on a wall-clock schedule: event i is due at t0 + i / rate, and
  * every millisecond whatever is due goes out in one batch. Sends are never awaited in the loop,
  * so a slow broker or consumer cannot slow the load down and hide its own latency (coordinated
- * omission); `onSent` gets each event's *scheduled* time, the latency's starting point.
+ * omission); `onSent` gets each event's index and *scheduled* time, the latency's starting point.
  */
 export async function sendOpenLoop(
   producer: Producer,
   encoder: Encoder,
   stream: LiveStream,
-  o: { rate: number; seconds: number; onSent: (eventId: string, at: number, pairEnd: boolean) => void },
+  o: { rate: number; seconds: number; onSent: (i: number, at: number, pairEnd: boolean) => void },
 ): Promise<OpenLoopResult> {
   const total = Math.round(o.rate * o.seconds);
   let errors = 0;
@@ -88,7 +88,7 @@ export async function sendOpenLoop(
       const at = t0 + (i * 1000) / o.rate;
       maxDelay = Math.max(maxDelay, now - at);
       const { rec, pairEnd } = stream.next(i, at);
-      o.onSent(rec.record.eventId, at, pairEnd);
+      o.onSent(i, at, pairEnd);
       const m = encoder.encode(rec);
       const list = byTopic.get(m.topic);
       if (list) list.push({ key: m.key, value: m.value });
