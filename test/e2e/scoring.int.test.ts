@@ -129,10 +129,22 @@ async function runEndToEnd(
   }
   await consumer.connect();
   await consumer.subscribe({ topic: output, fromBeginning: true });
+  let withReasons = 0;
   await consumer.run({
     eachMessage: async ({ message }) => {
       const d = await serde.decode(output, message, NOW);
-      const r = d.record as { leadId: string; sequence: number; toStage: string };
+      const r = d.record as {
+        leadId: string;
+        sequence: number;
+        toStage: string;
+        topRules: { ruleId: string; points: number }[];
+      };
+      // Every change says why: at most five rules, largest first, each a rule of the model.
+      if (r.topRules.length > 0) withReasons++;
+      expect(r.topRules.length).toBeLessThanOrEqual(5);
+      const sizes = r.topRules.map((t) => Math.abs(t.points));
+      expect(sizes).toEqual([...sizes].sort((a, b) => b - a));
+      for (const t of r.topRules) expect(model.ruleById.has(t.ruleId), t.ruleId).toBe(true);
       const prev = last.get(r.leadId);
       if (!prev || r.sequence > prev.seq) last.set(r.leadId, { seq: r.sequence, to: r.toStage });
     },
@@ -143,6 +155,7 @@ async function runEndToEnd(
     60_000,
   );
   await consumer.disconnect();
+  expect(withReasons).toBeGreaterThan(0);
   for (const [lead, want] of expected) {
     if (want.seq === 0) continue;
     expect(last.get(lead)?.to, `last published stage of ${lead}`).toBe(want.stage);

@@ -80,5 +80,12 @@ export const EXAMPLES: { readonly [T in TopicName]: RecordByTopic[T] } = {
     emittedAt: 1767349800412,
     modelVersion: '2026-01-15.1',
     sequence: 4,
+    topRules: [
+      { ruleId: 'demo_request', dimension: 'engagement', points: 23.4 },
+      { ruleId: 'trial_signup', dimension: 'product', points: 16.5 },
+      { ruleId: 'seniority_director', dimension: 'fit', points: 10 },
+      { ruleId: 'invite_sent', dimension: 'product', points: 10 },
+      { ruleId: 'pricing_page', dimension: 'engagement', points: 9.1 },
+    ],
   },
 };

@@ -95,6 +95,7 @@ describe('toStageChangedRecord', () => {
         eventId: 'prd-3e0c1b52',
         eventTime: 1767349800000,
         seq: 4,
+        topRules: EXAMPLES['lead.stage-changed.v1'].topRules,
       },
       {
         leadId: 'lead-000123',
@@ -120,6 +121,8 @@ describe('toStageChangedRecord', () => {
     );
     expect(record.triggeringEventId).toBeNull();
     expect(record.cause).toEqual({ kind: 'DECAY', ruleId: null, detail: 'engagement 19.9 < 20' });
+    // An outbox entry written before stage changes named their top rules: none.
+    expect(record.topRules).toEqual([]);
   });
 
   it('knows every cause kind of the engine (libs/engine/src/types.ts CauseKind)', () => {

@@ -129,6 +129,8 @@ export interface TransitionLike {
   eventId?: string;
   eventTime: number;
   seq: number;
+  /** Absent in outbox entries written before stage changes carried them. */
+  topRules?: { ruleId: string; dimension: string; points: number }[];
 }
 
 export interface TransitionMeta {
@@ -161,6 +163,11 @@ export function toStageChangedRecord(transition: TransitionLike, meta: Transitio
     emittedAt: meta.emittedAt,
     modelVersion: meta.modelVersion,
     sequence: transition.seq,
+    topRules: (transition.topRules ?? []).map((r) => ({
+      ruleId: r.ruleId,
+      dimension: r.dimension,
+      points: r.points,
+    })),
   };
 }
 

@@ -261,7 +261,16 @@ describe('transitions', () => {
       eventId: 'the-event',
       eventTime: T0 + HOUR,
       seq: 1,
+      // The rules behind the scores at the decision, largest first: with no more than five rules
+      // they add up to the scores.
+      topRules: [
+        { ruleId: 'page', dimension: 'engagement', points: expect.closeTo(39.8, 1) },
+        { ruleId: 'fit_exec', dimension: 'fit', points: 20 },
+        { ruleId: 'capped', dimension: 'engagement', points: expect.closeTo(2.98, 2) },
+      ],
     });
+    const tr = r.transition!;
+    expect(tr.topRules[0]!.points + tr.topRules[2]!.points).toBeCloseTo(tr.scores.engagement!, 5);
     expect(r.state.seq).toBe(1);
     expect(r.state.stage).toBe('mql');
   });

@@ -1,4 +1,5 @@
 import { evaluateEvent } from './evaluate.ts';
+import { topContributions } from './explain.ts';
 import { type Condition, DISQUALIFIED, type Model } from './model-types.ts';
 import {
   decay,
@@ -156,6 +157,7 @@ export function applyEffect(
     eventId: effect.eventId,
     eventTime: effect.eventTime,
     seq: next.seq,
+    topRules: topContributions(next, now, model),
   };
   return applied;
 }

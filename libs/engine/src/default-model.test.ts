@@ -121,4 +121,31 @@ describe('the default model', () => {
     expect(down.transition).toMatchObject({ from: 'mql', to: 'unqualified' });
     expect(down.transition?.cause).toMatchObject({ kind: 'rule', ruleId: 'student_title' });
   });
+
+  it('names at most five top rules, largest first, fit and behaviour alike', () => {
+    let s: LeadState | undefined;
+    s = applyEvent(
+      s,
+      profile({ seniority: 'vp', companySize: 200, industry: 'saas', country: 'DE' }, T0),
+      T0,
+      model,
+    ).state;
+    for (const path of ['/pricing', '/docs/api', '/blog/x', '/customers/acme'])
+      s = applyEvent(s, web(path, T0), T0, model).state;
+    const r = applyEvent(s, web('/demo/thank-you', T0), T0, model);
+    expect(r.transition?.to).toBe('mql');
+    const top = r.transition!.topRules;
+    expect(top).toHaveLength(5);
+    expect(top[0]).toEqual({ ruleId: 'demo_request', dimension: 'engagement', points: 25 });
+    expect(top.map((t) => Math.abs(t.points))).toEqual(
+      [...top.map((t) => Math.abs(t.points))].sort((a, b) => b - a),
+    );
+    expect(top.map((t) => t.ruleId)).toEqual([
+      'demo_request',
+      'seniority_exec',
+      'pricing_page',
+      'company_mid',
+      'case_study',
+    ]);
+  });
 });

@@ -12,7 +12,7 @@ export {
 } from './apply.ts';
 export { formatDuration, parseDuration } from './duration.ts';
 export { evaluateEvent } from './evaluate.ts';
-export { type Explanation, explain } from './explain.ts';
+export { type Explanation, explain, TOP_RULES, topContributions } from './explain.ts';
 export { eventHash, fnv1a32, transitionId } from './ids.ts';
 export { compileModel, loadModel } from './model.ts';
 export { type ModelFile, ModelFileSchema, modelJsonSchema } from './model-schema.ts';

@@ -91,6 +91,7 @@ describe('advanceTo', () => {
       cause: { kind: 'decay', detail: expect.stringMatching(/^product 11\.\d < 20$/) },
       eventTime: T0 + 5 * DAY + 1,
       seq: 2,
+      topRules: [{ ruleId: 'use', dimension: 'product', points: scoresAt(s, later, m).product }],
     });
     expect(r.transition!.eventId).toBeUndefined();
   });

@@ -1,3 +1,4 @@
+import { topContributions } from './explain.ts';
 import { type Condition, DISQUALIFIED, type Model } from './model-types.ts';
 import {
   decidingConditions,
@@ -89,6 +90,7 @@ export function advanceTo(
     cause,
     eventTime: at,
     seq: next.seq,
+    topRules: topContributions(state, now, model),
   };
   return { state: next, transition };
 }

@@ -116,4 +116,18 @@ export interface StageTransition {
   eventTime: number;
   /** The lead's new sequence number (previous state.seq + 1). */
   seq: number;
+  /**
+   * Why, in short: the rules contributing most to the lead's scores at `now` (largest absolute
+   * points first, at most TOP_RULES), each with its points now: decayed for a behaviour rule, as
+   * scored for a fit rule. So a salesperson sees why without asking the read API.
+   */
+  topRules: RuleContribution[];
+}
+
+/** A rule's share of a lead's scores at some moment. */
+export interface RuleContribution {
+  ruleId: string;
+  dimension: string;
+  /** Points now, rounded to 1e-6. */
+  points: number;
 }

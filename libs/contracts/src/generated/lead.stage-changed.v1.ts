@@ -16,6 +16,16 @@ export interface StageChangeCause {
   detail: string;
 }
 
+/** One scoring rule's share of the lead's scores at the transition. */
+export interface RuleContribution {
+  /** Id of the model rule, e.g. pricing_page. */
+  ruleId: string;
+  /** The score dimension it counts in, e.g. engagement. */
+  dimension: string;
+  /** Its points at the transition: decayed to that moment for behaviour, as scored for fit. Negative rules count against. */
+  points: number;
+}
+
 /** A lead crossed a stage boundary, up or down, published by the lead scorer to lead.stage-changed.v1 (key: leadId). Delivery is at least once: a re-published transition carries the same eventId, so subscribers deduplicate on it; per lead, sequence orders transitions. */
 export interface LeadStageChanged {
   /** Id of this transition (UUID-shaped, derived from lead, sequence and stages): identical every time the same transition is published. */
@@ -40,6 +50,8 @@ export interface LeadStageChanged {
   modelVersion: string;
   /** Per-lead transition counter, starting at 1 and increasing by one with each transition of the lead. */
   sequence: number;
+  /** Why, in short: the rules contributing most to the lead's scores at the transition, largest absolute points first, at most five. Empty in records written before this field existed. */
+  topRules: Array<RuleContribution>;
 }
 
 /** The Avro schema of schemas/lead.stage-changed.v1.avsc, exactly as registered. */
@@ -156,6 +168,36 @@ export const leadStageChangedSchema = {
       "name": "sequence",
       "type": "long",
       "doc": "Per-lead transition counter, starting at 1 and increasing by one with each transition of the lead."
+    },
+    {
+      "name": "topRules",
+      "type": {
+        "type": "array",
+        "items": {
+          "type": "record",
+          "name": "RuleContribution",
+          "doc": "One scoring rule's share of the lead's scores at the transition.",
+          "fields": [
+            {
+              "name": "ruleId",
+              "type": "string",
+              "doc": "Id of the model rule, e.g. pricing_page."
+            },
+            {
+              "name": "dimension",
+              "type": "string",
+              "doc": "The score dimension it counts in, e.g. engagement."
+            },
+            {
+              "name": "points",
+              "type": "double",
+              "doc": "Its points at the transition: decayed to that moment for behaviour, as scored for fit. Negative rules count against."
+            }
+          ]
+        }
+      },
+      "default": [],
+      "doc": "Why, in short: the rules contributing most to the lead's scores at the transition, largest absolute points first, at most five. Empty in records written before this field existed."
     }
   ]
 };
