@@ -23,7 +23,7 @@ writeFileSync(MODEL, testModelText(readFileSync(MODEL_FILE, 'utf8')));
 const model = loadModel(readFileSync(MODEL, 'utf8'), MODEL);
 const NOW = Date.UTC(2026, 10, 20, 12);
 const DAY = 86_400_000;
-const KILLS = 24;
+const KILLS = 26;
 
 const CONSUMERS = {
   'web-visits': ['engagement.web-visit.v1'],

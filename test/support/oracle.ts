@@ -45,7 +45,7 @@ export class Oracle {
 
   /** Leads that got a state worth storing (machine activity alone stores nothing). */
   storedLeads(): [string, LeadState][] {
-    return [...this.states].filter(([, s]) => stateView(s).ring !== '');
+    return [...this.states].filter(([, s]) => Object.keys(stateView(s).ring).length > 0);
   }
 }
 

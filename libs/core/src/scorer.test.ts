@@ -67,7 +67,7 @@ describe('applyChunk against the engine alone', () => {
       expect(oracle.changes.length).toBeGreaterThan(30);
       for (const [lead, want] of oracle.states) {
         const got = store.peek(lead);
-        if (stateView(want).ring === '') {
+        if (Object.keys(stateView(want).ring).length === 0) {
           // Only machine activity or duplicates: nothing was ever written.
           expect(got).toBeUndefined();
           continue;
@@ -169,7 +169,7 @@ describe('applyChunk with other writers on the same leads', () => {
     oracle.apply(bItem, now);
     for (const item of items) oracle.apply(item, now);
     for (const [lead, want] of oracle.states) {
-      if (stateView(want).ring === '') continue;
+      if (Object.keys(stateView(want).ring).length === 0) continue;
       expect(stateView(store.peek(lead)!.state), lead).toEqual(stateView(want));
     }
   });

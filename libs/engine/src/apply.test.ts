@@ -60,13 +60,24 @@ describe('applyEffect: idempotence', () => {
   it('remembers the last dedupe.window event hashes, oldest first', () => {
     let s: LeadState | undefined;
     for (let i = 0; i < 6; i++) s = applyEvent(s, web('/x', T0 + i, `e${i}`), T0 + 10, m).state;
-    expect(view(s!).ring).toBe(['e2', 'e3', 'e4', 'e5'].map(eventHash).join(''));
+    expect(view(s!).ring).toEqual({ web: ['e2', 'e3', 'e4', 'e5'].map(eventHash).join('') });
     expect(applyEvent(s, web('/x', T0, 'e2'), T0 + 10, m).outcome).toBe('duplicate');
     expect(applyEvent(s, web('/x', T0, 'e1'), T0 + 10, m).outcome).toBe('applied');
   });
 
+  it("keeps an original in its event type's ring however many events of other types follow", () => {
+    // The trial event, then more web visits than the ring holds, then the trial event again (a
+    // producer retry applied after another service raced ahead): still a duplicate.
+    let s = applyEvent(undefined, trial('feature_used', T0, 'x'), T0, m).state;
+    for (let i = 0; i < 10; i++) s = applyEvent(s, web('/p', T0 + i, `w${i}`), T0 + 10, m).state;
+    expect(applyEvent(s, trial('feature_used', T0, 'x'), T0 + 20, m).outcome).toBe('duplicate');
+    // Four more trial events (the test model keeps 4 per type) and the original is forgotten.
+    for (let i = 0; i < 4; i++) s = applyEvent(s, trial('login', T0 + i, `t${i}`), T0 + 30, m).state;
+    expect(applyEvent(s, trial('feature_used', T0, 'x'), T0 + 40, m).outcome).toBe('applied');
+  });
+
   it('only matches hashes at entry boundaries', () => {
-    const s = stateFromView({ ...view(initialState(m)), ring: 'aaaabbbbccccdddd' }, m);
+    const s = stateFromView({ ...view(initialState(m)), ring: { web: 'aaaabbbbccccdddd' } }, m);
     expect(applyEffect(s, { ...evaluateEvent(m, web('/p', T0)), hash: 'bbbbcccc' }, T0, m).outcome).toBe(
       'applied',
     );

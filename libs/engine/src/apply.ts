@@ -25,7 +25,17 @@ import {
   setFitRules,
   syncTotals,
 } from './state.ts';
-import type { EventEffect, FilterReason, ScoringEvent, StageCause, StageTransition } from './types.ts';
+import {
+  EVENT_TYPES,
+  type EventEffect,
+  type EventType,
+  type FilterReason,
+  type ScoringEvent,
+  type StageCause,
+  type StageTransition,
+} from './types.ts';
+
+const TYPE_INDEX = Object.fromEntries(EVENT_TYPES.map((t, i) => [t, i])) as Record<EventType, number>;
 
 /**
  * The stateful part, O(1) in the number of events a lead has had. The services run it on the
@@ -85,14 +95,17 @@ export function applyEffect(
   if (effect.filtered) return result(prev, 'filtered', effect.filtered, undefined);
   const layout = prev.layout;
   const h = hashNumber(effect.hash);
-  if (ringHas(prev.n, h)) return result(prev, 'duplicate', undefined, undefined);
+  // Each event type has its own ring: an original stays in it however many events of other
+  // types (other services, at other speeds) the lead gets before its duplicate comes.
+  const ring = layout.ringAt[TYPE_INDEX[effect.type]]!;
+  if (ringHas(prev.n, ring, h)) return result(prev, 'duplicate', undefined, undefined);
 
   // An event from the future (producer clock skew) counts as happening now.
   const te = Math.min(effect.eventTime, now);
   const from = prev.stage;
   const next = options?.inPlace === true || prev !== state ? prev : copyState(prev);
   const n = next.n;
-  ringPush(n, layout.window, h);
+  ringPush(n, ring, layout.window, h);
   let capped: string[] | undefined;
   const hits = effect.hits;
   for (let i = 0; i < hits.length; i++) {

@@ -10,6 +10,7 @@ describe('evaluateEvent: rules', () => {
     const e = web('/pricing', T0, 'id-1');
     expect(evaluateEvent(m, e)).toEqual({
       eventId: 'id-1',
+      type: 'web',
       hash: eventHash('id-1'),
       eventTime: T0,
       hits: ['page'],

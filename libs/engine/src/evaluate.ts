@@ -72,6 +72,7 @@ function effect(
 ): EventEffect {
   return {
     eventId: event.eventId,
+    type: event.type,
     hash,
     eventTime: event.eventTime,
     filtered,

@@ -1,4 +1,5 @@
 import type { Dimension, Layout, Rule } from './model-types.ts';
+import { EVENT_TYPES } from './types.ts';
 
 /**
  * Where each part of a lead's state lives in its list of numbers (`LeadState.n`), per model.
@@ -24,8 +25,14 @@ export function layoutFor(dimensions: readonly Dimension[], rules: readonly Rule
   const known = layouts.get(key);
   if (known) return known;
 
-  const template: number[] = [0, 0];
-  for (let i = 0; i < window; i++) template.push(0);
+  // One dedupe ring per event type: [count, next, hash_0 .. hash_{W-1}].
+  const template: number[] = [];
+  const ringAt = new Int32Array(EVENT_TYPES.length);
+  for (let t = 0; t < EVENT_TYPES.length; t++) {
+    ringAt[t] = template.length;
+    template.push(0, 0);
+    for (let i = 0; i < window; i++) template.push(0);
+  }
   const totalAt = new Int32Array(dimensions.length).fill(-1);
   for (const d of dimensions) {
     if (!d.halfLifeMs) continue;
@@ -72,6 +79,7 @@ export function layoutFor(dimensions: readonly Dimension[], rules: readonly Rule
     key,
     ruleIds: rules.map((r) => r.id),
     window,
+    ringAt,
     totalAt,
     totalHalfLife: Float64Array.from(dimensions, (d) => d.halfLifeMs ?? 0),
     valueAt,

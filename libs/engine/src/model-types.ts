@@ -81,7 +81,8 @@ export const DISQUALIFIED = 'disqualified';
 
 /**
  * Offsets into `LeadState.n`. Slot contents:
- * - ring: [count, next, hash_0 .. hash_{W-1}], a circular buffer of 32-bit event hashes;
+ * - per event type (EVENT_TYPES order) a dedupe ring [count, next, hash_0 .. hash_{W-1}], a
+ *   circular buffer of the 32-bit hashes of that type's last W applied events;
  * - per decaying dimension: its running total [S, T] (see `runningScores` in stage.ts);
  * - sales: [kind code, t, h, bant passed]; dq: [t];
  * - per signal name: latest time, NaN if never seen;
@@ -95,7 +96,10 @@ export interface Layout {
   key: string;
   /** Rule ids in model order: what the per-rule offsets below are indexed by. */
   ruleIds: readonly string[];
+  /** Dedupe ring entries kept per event type. */
   window: number;
+  /** Per event type index (EVENT_TYPES order): offset of its dedupe ring. */
+  ringAt: Int32Array;
   /**
    * Per dimension index: offset of its running total [S, T] (S the sum of its contributions at
    * reference time T, T NaN while it has none), or -1 when the dimension does not decay.

@@ -1,5 +1,5 @@
 import type { Layout, Model } from './model-types.ts';
-import type { LeadStateView, SalesKind } from './types.ts';
+import { EVENT_TYPES, type EventType, type LeadStateView, type SalesKind } from './types.ts';
 
 /**
  * The per-lead state as the engine keeps it in memory: every number in one flat list laid out by
@@ -58,8 +58,6 @@ export class LeadState {
 
 export type Foreign = Pick<LeadStateView, 'ci' | 'cv' | 'ki' | 'kw' | 'sig'>;
 
-const RING_AT = 0;
-const RING_ENTRIES = 2;
 const SALES_KINDS: readonly (SalesKind | undefined)[] = [undefined, 'accepted', 'rejected', 'reopened'];
 /** The verdict kinds as the state's sales slot keeps them; 0 is no verdict. */
 export const SALES_CODE: Readonly<Record<SalesKind, number>> = { accepted: 1, rejected: 2, reopened: 3 };
@@ -128,19 +126,19 @@ export function syncTotals(n: number[], layout: Layout): void {
 
 // ---- the ring ----
 
-/** Whether the 32-bit hash h is among the ring's entries. */
-export function ringHas(n: number[], h: number): boolean {
-  const count = n[RING_AT]!;
-  for (let i = 0; i < count; i++) if (n[RING_ENTRIES + i] === h) return true;
+/** Whether the 32-bit hash h is among the entries of the ring at `at`. */
+export function ringHas(n: number[], at: number, h: number): boolean {
+  const count = n[at]!;
+  for (let i = 0; i < count; i++) if (n[at + 2 + i] === h) return true;
   return false;
 }
 
-/** Appends h, overwriting the oldest entry once the ring is full. */
-export function ringPush(n: number[], window: number, h: number): void {
-  const next = n[RING_AT + 1]!;
-  n[RING_ENTRIES + next] = h;
-  n[RING_AT + 1] = next + 1 === window ? 0 : next + 1;
-  if (n[RING_AT]! < window) n[RING_AT] = n[RING_AT]! + 1;
+/** Appends h to the ring at `at`, overwriting its oldest entry once the ring is full. */
+export function ringPush(n: number[], at: number, window: number, h: number): void {
+  const next = n[at + 1]!;
+  n[at + 2 + next] = h;
+  n[at + 1] = next + 1 === window ? 0 : next + 1;
+  if (n[at]! < window) n[at] = n[at]! + 1;
 }
 
 /** An 8-hex-character event hash (`eventHash`) as the unsigned 32-bit number the state keeps. */
@@ -170,7 +168,7 @@ export function salesKind(code: number): SalesKind | undefined {
  */
 export function stateView(s: LeadState): LeadStateView {
   const { n, layout } = s;
-  const view: LeadStateView = { stage: s.stage, seq: s.seq, ring: ringView(n, layout.window) };
+  const view: LeadStateView = { stage: s.stage, seq: s.seq, ring: ringsView(n, layout) };
   const ci: string[] = [];
   const cv: number[] = [];
   const ki: string[] = [];
@@ -231,11 +229,19 @@ function putRuleLists(into: Foreign, ci: string[], cv: number[], ki: string[], k
   }
 }
 
-function ringView(n: number[], window: number): string {
-  const count = n[RING_AT]!;
-  const start = count < window ? 0 : n[RING_AT + 1]!;
-  let out = '';
-  for (let i = 0; i < count; i++) out += hashHex(n[RING_ENTRIES + ((start + i) % window)]!);
+/** Each event type's ring, its hashes oldest first; types with an empty ring left out. */
+function ringsView(n: number[], layout: Layout): Partial<Record<EventType, string>> {
+  const out: Partial<Record<EventType, string>> = {};
+  const window = layout.window;
+  for (let t = 0; t < EVENT_TYPES.length; t++) {
+    const at = layout.ringAt[t]!;
+    const count = n[at]!;
+    if (count === 0) continue;
+    const start = count < window ? 0 : n[at + 1]!;
+    let ring = '';
+    for (let i = 0; i < count; i++) ring += hashHex(n[at + 2 + ((start + i) % window)]!);
+    out[EVENT_TYPES[t]!] = ring;
+  }
   return out;
 }
 
@@ -247,8 +253,11 @@ function ringView(n: number[], window: number): string {
 export function stateFromView(view: LeadStateView, model: Model): LeadState {
   const layout = model.layout;
   const n = layout.template.slice();
-  const hashes = view.ring.match(/.{8}/g) ?? [];
-  for (const h of hashes.slice(-layout.window)) ringPush(n, layout.window, hashNumber(h));
+  for (let t = 0; t < EVENT_TYPES.length; t++) {
+    const hashes = view.ring[EVENT_TYPES[t]!]?.match(/.{8}/g) ?? [];
+    for (const h of hashes.slice(-layout.window))
+      ringPush(n, layout.ringAt[t]!, layout.window, hashNumber(h));
+  }
   const fci: string[] = [];
   const fcv: number[] = [];
   const fki: string[] = [];

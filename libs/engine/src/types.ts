@@ -34,6 +34,8 @@ export type SalesKind = 'accepted' | 'rejected' | 'reopened';
  */
 export interface EventEffect {
   eventId: string;
+  /** The event's type: whose dedupe ring it is checked against and enters. */
+  type: EventType;
   /**
    * The dedupe ring entry: a 32-bit hash of the event id as 8 hex characters (FNV-1a over its
    * UTF-16 code units, finished with MurmurHash3's fmix32; see ids.ts `eventHash`).
@@ -68,8 +70,11 @@ export interface LeadStateView {
   stage: string;
   /** Number of stage transitions so far; the next transition carries seq + 1. */
   seq: number;
-  /** Dedupe ring: concatenated 8-char hashes of the last applied event ids, oldest first. */
-  ring: string;
+  /**
+   * Dedupe rings, one per event type: the 8-char hashes of that type's last applied event ids,
+   * concatenated, oldest first. Types with no applied event are left out.
+   */
+  ring: Partial<Record<EventType, string>>;
   /** Ids of the decaying rules that have scored. */
   ci?: string[];
   /** Contribution of ci[i]: value v at index 2i, its reference time t (ms) at 2i + 1. */

@@ -3,6 +3,7 @@ import {
   type CauseKind,
   type Foreign,
   initialState,
+  type Layout,
   type Model,
   refreshTotals,
   SALES_CODE,
@@ -26,7 +27,8 @@ import type { NameTable } from './names.ts';
  *   [0]  3                              format
  *   [1]  base: the commit's time in whole seconds
  *   [2]  stage (number)   [3] transition count (seq)
- *   [4]  dedupe ring: the event hashes, 4 raw bytes each, oldest first
+ *   [4]  dedupe rings, raw bytes: per event type with applied events, its index (EVENT_TYPES
+ *        order), its count, then its hashes, 4 bytes each, oldest first
  *   [5]  [rule, value in millionths, b - reference time, ...]   contributions (values are rounded
  *        to 1e-6, so n / 1e6 gives back the very same double)
  *   [6]  [rule, window index, hit count m, hit_1 .. hit_m, ...] cap windows; hit times as distances
@@ -90,7 +92,7 @@ export function encodeRecord(record: LeadRecord, now: number, names: NameTable):
   w.int(base);
   w.int(names.number('stage', s.stage));
   w.int(s.seq);
-  writeRing(w, n, layout.window);
+  writeRings(w, n, layout);
 
   const ids = layout.ruleIds;
   let contributions = f?.ci?.length ?? 0;
@@ -214,20 +216,29 @@ export function encodeRecord(record: LeadRecord, now: number, names: NameTable):
   return w.end();
 }
 
-function writeRing(w: PackWriter, n: number[], window: number): void {
-  const count = n[0]!;
-  if (count === 0) {
+function writeRings(w: PackWriter, n: number[], layout: Layout): void {
+  const window = layout.window;
+  let bytes = 0;
+  for (const at of layout.ringAt) if (n[at]! > 0) bytes += 2 + 4 * n[at]!;
+  if (bytes === 0) {
     w.false();
     return;
   }
-  w.binHeader(4 * count);
-  const start = count < window ? 0 : n[1]!;
-  for (let i = 0; i < count; i++) {
-    const h = n[2 + ((start + i) % window)]!;
-    w.byte(h >>> 24);
-    w.byte((h >>> 16) & 0xff);
-    w.byte((h >>> 8) & 0xff);
-    w.byte(h & 0xff);
+  w.binHeader(bytes);
+  for (let t = 0; t < layout.ringAt.length; t++) {
+    const at = layout.ringAt[t]!;
+    const count = n[at]!;
+    if (count === 0) continue;
+    w.byte(t);
+    w.byte(count);
+    const start = count < window ? 0 : n[at + 1]!;
+    for (let i = 0; i < count; i++) {
+      const h = n[at + 2 + ((start + i) % window)]!;
+      w.byte(h >>> 24);
+      w.byte((h >>> 16) & 0xff);
+      w.byte((h >>> 8) & 0xff);
+      w.byte(h & 0xff);
+    }
   }
 }
 
@@ -242,7 +253,7 @@ export function decodeRecord(raw: Uint8Array, model: Model, names: NameTable): L
   s.stage = names.name('stage', r.int());
   s.seq = r.int();
   const { n, layout } = s;
-  if (!r.absent()) readRing(n, layout.window, r.bin());
+  if (!r.absent()) readRings(n, layout, r.bin());
 
   // What the model has no place for: kept aside, counted as nothing, written back as it was.
   const fci: string[] = [];
@@ -367,16 +378,23 @@ function contributionTime(
   return ci >= 0 ? fcv[2 * ci + 1]! : b;
 }
 
-function readRing(n: number[], window: number, bytes: Uint8Array): void {
-  const stored = bytes.length >>> 2;
-  // A ring longer than the model's dedupe window now keeps its newest entries.
-  const from = Math.max(0, stored - window);
-  let count = 0;
-  for (let i = from; i < stored; i++) {
-    n[2 + count++] =
-      ((bytes[4 * i]! << 24) | (bytes[4 * i + 1]! << 16) | (bytes[4 * i + 2]! << 8) | bytes[4 * i + 3]!) >>>
-      0;
+function readRings(n: number[], layout: Layout, bytes: Uint8Array): void {
+  const window = layout.window;
+  for (let p = 0; p < bytes.length; ) {
+    const at = layout.ringAt[bytes[p]!];
+    const stored = bytes[p + 1]!;
+    p += 2;
+    if (at === undefined) throw new Error(`lead record: dedupe ring of unknown event type ${bytes[p - 2]}`);
+    // A ring longer than the model's dedupe window now keeps its newest entries.
+    const from = Math.max(0, stored - window);
+    let count = 0;
+    for (let i = from; i < stored; i++) {
+      const q = p + 4 * i;
+      n[at + 2 + count++] =
+        ((bytes[q]! << 24) | (bytes[q + 1]! << 16) | (bytes[q + 2]! << 8) | bytes[q + 3]!) >>> 0;
+    }
+    n[at] = count;
+    n[at + 1] = count === window ? 0 : count;
+    p += 4 * stored;
   }
-  n[0] = count;
-  n[1] = count === window ? 0 : count;
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { advanceDue, applyChunk, type RecordedChange, type ScoreStore } from '@leadscorer/core';
-import { advanceTo, evaluateEvent, loadModel } from '@leadscorer/engine';
+import { advanceTo, evaluateEvent, loadModel, scoresAt } from '@leadscorer/engine';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { testInfra, uniqueName } from '../../../test/support/infra.ts';
@@ -237,6 +237,37 @@ describe('RedisScoreStore: the core and the engine through real Redis', () => {
     expect(
       (await redis.getBuffer(leadKey(s.keys, 'cas-1')))!.equals(current.version as unknown as Buffer),
     ).toBe(true);
+  });
+
+  it('counts an upstream duplicate once whatever other services applied in between (the trial reproduction)', async () => {
+    const s = store(redis, prefix('t-dup'));
+    const now = START + DAY;
+    const ev = (eventId: string, type: 'trial' | 'web', props: Record<string, string>) =>
+      evaluateEvent(model, { eventId, leadId: 'dup-1', eventTime: now, type, props });
+    const x = ev('X', 'trial', { accountId: 'a', action: 'feature_used' });
+    // trial-activity applies X (offset 5) and is killed before committing its Kafka offset.
+    await applyChunk(s, [{ leadId: 'dup-1', source: 't0', offset: 5, effect: x }], now, opts);
+    // A producer retry put a second copy of X at offset 6; meanwhile web-visits applies 8 visits.
+    const visits = Array.from({ length: 8 }, (_, i) => ({
+      leadId: 'dup-1',
+      source: 'w0',
+      offset: i,
+      effect: ev(`v${i}`, 'web', { url: 'https://x/blog/a', path: '/blog/a', userAgent: 'Mozilla/5.0' }),
+    }));
+    await applyChunk(s, visits, now, opts);
+    // trial-activity restarts from offset 5: X is redelivered, then its copy.
+    const r = await applyChunk(
+      s,
+      [
+        { leadId: 'dup-1', source: 't0', offset: 5, effect: x },
+        { leadId: 'dup-1', source: 't0', offset: 6, effect: x },
+      ],
+      now,
+      opts,
+    );
+    expect(r.outcomes).toEqual(['redelivered', 'duplicate']);
+    const stored = (await s.read(['dup-1'])).get('dup-1')!.record;
+    expect(scoresAt(stored.state, now, model).product).toBe(5);
   });
 
   it('three writers on the same leads at once end where the engine ends, conflicts resolved', async () => {
