@@ -51,6 +51,7 @@ export function applyToLead(
   now: number,
   model: Model,
   historyLength: number,
+  epoch?: string,
 ): LeadResult {
   let changed = false;
   const changes: StageChangeRecord[] = [];
@@ -72,7 +73,7 @@ export function applyToLead(
     if (r.outcome !== 'applied') continue;
     record.state = r.state;
     if (r.transition)
-      changes.push(recordChange(record, item.leadId, r.transition, now, model, historyLength));
+      changes.push(recordChange(record, item.leadId, r.transition, now, model, historyLength, epoch));
   }
   return { changed, changes };
 }
@@ -87,11 +88,15 @@ export function advanceLead(
   now: number,
   model: Model,
   historyLength: number,
+  epoch?: string,
 ): LeadResult {
   const r = advanceTo(record.state, now, model);
   if (!r.transition) return { changed: false, changes: [] };
   record.state = r.state;
-  return { changed: true, changes: [recordChange(record, leadId, r.transition, now, model, historyLength)] };
+  return {
+    changed: true,
+    changes: [recordChange(record, leadId, r.transition, now, model, historyLength, epoch)],
+  };
 }
 
 /** The lead's next time-driven change as the engine predicts it at `now`. */
@@ -106,8 +111,11 @@ function recordChange(
   now: number,
   model: Model,
   historyLength: number,
+  epoch: string | undefined,
 ): StageChangeRecord {
   record.history.unshift(historyEntry(transition, now));
   if (record.history.length > historyLength) record.history.length = historyLength;
-  return { ...transition, lead, modelVersion: model.version, at: now };
+  const change: StageChangeRecord = { ...transition, lead, modelVersion: model.version, at: now };
+  if (epoch !== undefined && epoch !== '0') change.epoch = epoch;
+  return change;
 }

@@ -16,13 +16,16 @@ export {
 } from './apply-lead.ts';
 export { cloneRecord, MemoryScoreStore } from './memory-store.ts';
 export type {
+  CommitGuard,
   CommitResult,
   ConsumedMessage,
   DeadLetterSink,
   LeadWrite,
+  PartitionGuard,
   RecordedChange,
   ScoreStore,
   StageChangeSink,
+  StateEpochs,
   StoredLead,
   StoreVersion,
 } from './ports.ts';
@@ -36,3 +39,4 @@ export {
 } from './records.ts';
 export { advanceDue, applyChunk, type ChunkResult, type ScorerOptions } from './scorer.ts';
 export { SHARDS, shardOf } from './shards.ts';
+export { GENESIS_EPOCH, type StateStatus, stateOf } from './state.ts';

@@ -1,9 +1,12 @@
 import { copyState } from '@leadscorer/engine';
+import { LeadScorerError } from '@leadscorer/errors';
 import type {
+  CommitGuard,
   CommitResult,
   LeadWrite,
   RecordedChange,
   ScoreStore,
+  StateEpochs,
   StoredLead,
   StoreVersion,
 } from './ports.ts';
@@ -20,6 +23,7 @@ export class MemoryScoreStore implements ScoreStore {
   private readonly leads = new Map<string, { record: LeadRecord; version: number }>();
   private readonly due = new Map<string, number>();
   private readonly outboxes: { id: string; at: number; change: StageChangeRecord }[][];
+  private readonly state: Map<string, string>[];
   private versions = 0;
   private outboxSeq = 0;
   /** Called before each commit is applied: tests use it to interleave another writer. */
@@ -28,6 +32,7 @@ export class MemoryScoreStore implements ScoreStore {
   constructor(shards = SHARDS) {
     this.shards = shards;
     this.outboxes = Array.from({ length: shards }, () => []);
+    this.state = Array.from({ length: shards }, () => new Map());
   }
 
   async read(leadIds: readonly string[]): Promise<Map<string, StoredLead>> {
@@ -39,8 +44,32 @@ export class MemoryScoreStore implements ScoreStore {
     return out;
   }
 
-  async commit(writes: readonly LeadWrite[], now: number): Promise<CommitResult> {
+  async commit(writes: readonly LeadWrite[], now: number, guard?: CommitGuard): Promise<CommitResult> {
     await this.beforeCommit?.();
+    const p = guard?.partition;
+    const touched = p?.allShards
+      ? Array.from({ length: this.shards }, (_, i) => i)
+      : [...new Set(writes.map((w) => shardOf(w.leadId, this.shards)))];
+    // The guard first: nothing is written unless every shard touched passes (one Redis call).
+    for (const shard of touched) {
+      const state = this.state[shard]!;
+      if (guard && state.get('epoch') !== guard.epoch) {
+        throw new LeadScorerError('STATE_LOST', `shard ${shard} does not hold state epoch ${guard.epoch}`);
+      }
+      if (
+        p &&
+        (state.get(p.field) ?? null) !==
+          ((p.known.get(shard) ?? null) === null ? null : String(p.known.get(shard)))
+      ) {
+        throw new LeadScorerError('PARTITION_FENCED', `shard ${shard} holds another position of ${p.field}`);
+      }
+    }
+    if (p?.next !== undefined) {
+      for (const shard of touched) {
+        this.state[shard]!.set(p.field, String(p.next));
+        p.known.set(shard, p.next);
+      }
+    }
     const conflicts: string[] = [];
     const recorded: RecordedChange[] = [];
     for (const w of writes) {
@@ -61,6 +90,26 @@ export class MemoryScoreStore implements ScoreStore {
       }
     }
     return { conflicts, recorded };
+  }
+
+  async epochs(): Promise<StateEpochs> {
+    return this.state.map((s) => s.get('epoch') ?? null);
+  }
+
+  async initialize(epoch: string, replace: boolean): Promise<void> {
+    for (const s of this.state) if (replace || !s.has('epoch')) s.set('epoch', epoch);
+  }
+
+  async positions(field: string): Promise<(number | null)[]> {
+    return this.state.map((s) => (s.has(field) ? Number(s.get(field)) : null));
+  }
+
+  /** Forgets everything, as a Redis that lost its data. */
+  wipe(): void {
+    this.leads.clear();
+    this.due.clear();
+    for (const box of this.outboxes) box.length = 0;
+    for (const s of this.state) s.clear();
   }
 
   async dueLeads(shard: number, now: number, limit: number): Promise<string[]> {

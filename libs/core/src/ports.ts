@@ -41,6 +41,40 @@ export interface RecordedChange {
   change: StageChangeRecord;
 }
 
+/**
+ * What a commit must find before it writes anything, so that nothing is applied on top of state
+ * that is not what the writer believes it is:
+ * - every shard it writes holds the state `epoch` (a wiped or replaced Redis holds none or another);
+ * - for a consumer's partition, every shard it writes holds the applied position the consumer
+ *   knows (a Redis that went back in time holds an older one; another consumer may have moved it).
+ * A failed guard writes nothing and throws STATE_LOST or PARTITION_FENCED.
+ */
+export interface CommitGuard {
+  epoch: string;
+  partition?: PartitionGuard;
+}
+
+export interface PartitionGuard {
+  /** The partition's name in the stores' state: '<group>|<topic>|<partition>'. */
+  field: string;
+  /**
+   * Per shard, the position the consumer believes the shard holds (null: none). The store sets
+   * the entry of every shard a commit wrote to `next`.
+   */
+  known: Map<number, number | null>;
+  /**
+   * The offset up to which the partition is fully applied (every event at or below it is in
+   * every shard it belongs to): written into every shard a commit touches. Undefined: positions
+   * are only checked.
+   */
+  next?: number;
+  /** Commit to every shard (to move every shard's position), not only to the shards written. */
+  allShards?: boolean;
+}
+
+/** Each shard's state epoch, null for a shard that holds none. */
+export type StateEpochs = (string | null)[];
+
 export interface CommitResult {
   /** Leads whose version moved since they were read: nothing of theirs was written. */
   conflicts: string[];
@@ -56,7 +90,13 @@ export interface ScoreStore {
    * Applies every write whose lead is still at its expected version, atomically per lead (the
    * record, its schedule and its outbox entries together), and skips the others.
    */
-  commit(writes: readonly LeadWrite[], now: number): Promise<CommitResult>;
+  commit(writes: readonly LeadWrite[], now: number, guard?: CommitGuard): Promise<CommitResult>;
+  /** Every shard's state epoch. */
+  epochs(): Promise<StateEpochs>;
+  /** Sets every shard's state epoch: where none is set, or everywhere with `replace`. */
+  initialize(epoch: string, replace: boolean): Promise<void>;
+  /** Every shard's applied position of a partition (null where none). */
+  positions(field: string): Promise<(number | null)[]>;
   /** Up to `limit` leads of a shard whose scheduled time is at or before `now`. */
   dueLeads(shard: number, now: number, limit: number): Promise<string[]>;
   /** The earliest scheduled time of a shard, if any. */

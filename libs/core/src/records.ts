@@ -10,6 +10,8 @@ import type { LeadState, StageCause, StageTransition } from '@leadscorer/engine'
 export interface StageChangeRecord extends StageTransition {
   lead: string;
   modelVersion: string;
+  /** The state epoch it was recorded in (core state.ts); absent: the genesis epoch. */
+  epoch?: string;
   /** Evaluation time: the `now` the change was decided at. */
   at: number;
 }

@@ -8,7 +8,7 @@ import {
   type ItemOutcome,
   newRecord,
 } from './apply-lead.ts';
-import type { LeadWrite, RecordedChange, ScoreStore } from './ports.ts';
+import type { CommitGuard, LeadWrite, RecordedChange, ScoreStore } from './ports.ts';
 
 /**
  * Read, compute, compare-and-set: how every writer changes leads. The engine runs here, in the
@@ -49,6 +49,7 @@ export async function applyChunk(
   items: readonly ApplyItem[],
   now: number,
   opts: ScorerOptions,
+  guard?: CommitGuard,
 ): Promise<ChunkResult> {
   const { model, historyLength } = opts;
   const outcomes = new Array<ItemOutcome>(items.length);
@@ -72,7 +73,16 @@ export async function applyChunk(
       const record = found?.record ?? newRecord(model);
       // A new lead has no schedule entry to keep: undefined makes its first due time differ.
       const scheduled = found ? record.due : undefined;
-      const r = applyToLead(record, items, byLead.get(lead)!, outcomes, now, model, historyLength);
+      const r = applyToLead(
+        record,
+        items,
+        byLead.get(lead)!,
+        outcomes,
+        now,
+        model,
+        historyLength,
+        guard?.epoch,
+      );
       if (!r.changed) continue;
       record.due = dueOf(record, now, model);
       writes.push({
@@ -85,7 +95,7 @@ export async function applyChunk(
       });
     }
     if (writes.length === 0) break;
-    const result = await store.commit(writes, now);
+    const result = await store.commit(writes, now, guard);
     recorded.push(...result.recorded);
     pending = result.conflicts;
     if (pending.length > 0) {
@@ -107,6 +117,7 @@ export async function advanceDue(
   now: number,
   limit: number,
   opts: ScorerOptions,
+  guard?: CommitGuard,
 ): Promise<{ leads: number; recorded: RecordedChange[]; conflicts: number }> {
   const { model, historyLength } = opts;
   let pending = await store.dueLeads(shard, now, limit);
@@ -124,7 +135,7 @@ export async function advanceDue(
         continue;
       }
       const record = found.record;
-      const r = advanceLead(record, lead, now, model, historyLength);
+      const r = advanceLead(record, lead, now, model, historyLength, guard?.epoch);
       const due = dueOf(record, now, model);
       // The schedule entry is what brought us here: always write it, so that a lead whose
       // time-driven change is not due after all leaves the due set or moves in it. The record
@@ -139,7 +150,7 @@ export async function advanceDue(
         changes: r.changes,
       });
     }
-    const result = await store.commit(writes, now);
+    const result = await store.commit(writes, now, guard);
     recorded.push(...result.recorded);
     pending = result.conflicts;
     if (pending.length > 0) {

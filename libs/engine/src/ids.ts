@@ -46,10 +46,14 @@ export function fmix32(x: number): number {
 /**
  * The event id of a stage transition: UUID-shaped (version 5 and variant bits set) from
  * sha1 of the lead, sequence number and stages, so re-publishing the same transition after a
- * crash yields the same id and subscribers can dedupe.
+ * crash yields the same id and subscribers can dedupe. `epoch` names the life of the stored
+ * state the transition belongs to: the first life ('0', the default) keeps the ids of the
+ * formula without it; a later life (after the state was lost and started again, when sequence
+ * numbers start over) mixes it in, so no id is ever reused for another transition.
  */
-export function transitionId(leadId: string, seq: number, from: string, to: string): string {
-  const hex = hash('sha1', JSON.stringify([leadId, seq, from, to]), 'hex');
+export function transitionId(leadId: string, seq: number, from: string, to: string, epoch = '0'): string {
+  const parts = epoch === '0' ? [leadId, seq, from, to] : [leadId, seq, from, to, epoch];
+  const hex = hash('sha1', JSON.stringify(parts), 'hex');
   const variant = ((Number.parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${variant}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -27,6 +27,8 @@ export type ErrorCode =
   | 'REDIS_UNAVAILABLE'
   | 'SCRIPT_FAILED'
   | 'STATE_CONFLICT'
+  | 'STATE_LOST'
+  | 'PARTITION_FENCED'
   | 'INVARIANT_VIOLATED';
 
 interface ErrorClass {
@@ -54,6 +56,12 @@ const CLASSES: Record<ErrorCode, ErrorClass> = {
   SCRIPT_FAILED: { retryable: false, poison: false },
   // Other writers kept changing the same leads between read and commit: retry the batch.
   STATE_CONFLICT: { retryable: true, poison: false },
+  // Redis does not hold the state epoch the service works with (wiped, replaced): nothing is
+  // applied until the state is rebuilt or an operator accepts starting empty; retried meanwhile.
+  STATE_LOST: { retryable: true, poison: false },
+  // A partition's applied position in Redis is not where this consumer left it (Redis went back
+  // in time, or another consumer moved it): re-read the positions and seek, never skip.
+  PARTITION_FENCED: { retryable: true, poison: false },
   INVARIANT_VIOLATED: { retryable: false, poison: false },
 };
 

@@ -46,6 +46,8 @@ export interface KafkajsSourceOptions {
   partitionsConcurrently: number;
   /** Called with a bug-class error; main.ts logs it and exits non-zero. */
   onFatal: (err: unknown) => void;
+  /** Called when this member (re)joins its group: partitions may have moved. */
+  onGroupJoin?: () => void;
   fromBeginning?: boolean;
   sessionTimeoutMs?: number;
   random?: () => number;
@@ -76,6 +78,7 @@ export class KafkajsSource implements MessageSource {
       this.joined = true;
       // Partitions may have moved: drop lag series of partitions this instance no longer owns.
       opts.metrics.consumerLag.reset();
+      opts.onGroupJoin?.();
       opts.log.info({ assignment: e.payload.memberAssignment }, 'joined consumer group');
     });
     this.consumer.on(CRASH, (e) => {
@@ -169,6 +172,14 @@ export class KafkajsSource implements MessageSource {
         await processor(chunk);
         return APPLIED;
       } catch (err) {
+        const seek = seekTarget(err);
+        if (seek !== undefined) {
+          // The processor says where this partition must be read from: seek there and drop the
+          // rest of this fetch; the consumer fetches again from that offset.
+          const { topic, partition } = chunk[0]!;
+          this.consumer.seek({ topic, partition, offset: String(seek) });
+          return ABANDONED;
+        }
         if (!isRetryable(err)) {
           this.crashed = true;
           this.opts.onFatal(err);
@@ -193,4 +204,10 @@ export class KafkajsSource implements MessageSource {
       }
     }
   }
+}
+
+/** A PARTITION_FENCED error that names the offset to read from again (details.seek). */
+function seekTarget(err: unknown): number | undefined {
+  const e = err as LeadScorerError;
+  return e?.code === 'PARTITION_FENCED' && typeof e.details?.seek === 'number' ? e.details.seek : undefined;
 }

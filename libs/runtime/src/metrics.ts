@@ -17,6 +17,8 @@ export interface Metrics {
   consumerLag: Gauge<'topic' | 'partition'>;
   redisScript: Histogram<'script'>;
   commitConflicts: Counter;
+  stateLost: Gauge;
+  partitionRewinds: Counter<'topic'>;
   transitions: Counter<'from' | 'to'>;
   stageChangesPublished: Counter<'source'>;
   outboxDepth: Gauge;
@@ -88,6 +90,17 @@ export function createMetrics(service: string, opts: { defaultMetrics?: boolean 
       name: 'leadscorer_consumer_lag',
       help: 'Messages behind the partition high watermark, as of the last applied batch',
       labelNames: ['topic', 'partition'],
+      registers: r,
+    }),
+    stateLost: new Gauge({
+      name: 'leadscorer_state_lost',
+      help: '1 while the service refuses to apply: Redis holds no (or another) state epoch, see deploy/README.md#leadscorerstatelost',
+      registers: r,
+    }),
+    partitionRewinds: new Counter({
+      name: 'leadscorer_partition_rewinds_total',
+      help: 'Partitions sought back because Redis held them applied only up to an earlier offset than Kafka (Redis went back in time)',
+      labelNames: ['topic'],
       registers: r,
     }),
     commitConflicts: new Counter({

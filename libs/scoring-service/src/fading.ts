@@ -1,6 +1,8 @@
 import { advanceDue, type ScorerOptions, type ScoreStore } from '@leadscorer/core';
+import type { LeadScorerError } from '@leadscorer/errors';
 import type { Logger, Metrics } from '@leadscorer/runtime';
 import type { StageChangePublisher } from './publisher.ts';
+import type { StateGuard } from './state-guard.ts';
 
 /**
  * Moves leads down (or on) when time alone changes their stage: a score fading below an exit
@@ -20,6 +22,8 @@ export interface FadingLoopOptions {
   clock: () => number;
   pollMs: number;
   batchSize: number;
+  /** Whether Redis holds the state: nothing is moved while it does not. */
+  state: StateGuard;
 }
 
 const MAX_ROUNDS = 50;
@@ -50,12 +54,20 @@ export class FadingLoop {
 
   /** One pass over every shard at `now`; returns how many leads changed stage. */
   async pass(now: number): Promise<number> {
-    const { store, publisher, batchSize, scorer } = this.opts;
+    const { store, publisher, batchSize, scorer, state } = this.opts;
+    const epoch = state.epoch ?? (await state.check());
+    if (epoch === undefined) throw new Error('the Redis state is not usable (see the state log line)');
+    const guard = { epoch };
     let moved = 0;
     for (let shard = 0; shard < store.shards && !this.stopped; shard++) {
       // Bounded per pass: a lead rescheduled at `now` again would otherwise be taken forever.
       for (let round = 0; round < MAX_ROUNDS; round++) {
-        const { leads, recorded } = await advanceDue(store, shard, now, batchSize, scorer);
+        const { leads, recorded } = await advanceDue(store, shard, now, batchSize, scorer, guard).catch(
+          (err: unknown) => {
+            if ((err as LeadScorerError).code === 'STATE_LOST') state.lost((err as Error).message);
+            throw err;
+          },
+        );
         if (recorded.length > 0) {
           for (const { change } of recorded)
             this.opts.metrics.transitions.inc({ from: change.from, to: change.to });

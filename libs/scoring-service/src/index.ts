@@ -1,6 +1,7 @@
 export { runMain } from '@leadscorer/runtime';
 export { clockOf, loadScoringEnv, type ScoringEnv, scoringEnvSchema } from './config.ts';
 export { FadingLoop, type FadingLoopOptions } from './fading.ts';
+export { PartitionTracker, type PartitionTrackerOptions } from './partitions.ts';
 export { createScoringProcessor, type ProcessorDeps } from './processor.ts';
 export { BackgroundPublisher, type PublishSource, StageChangePublisher } from './publisher.ts';
 export { OutboxRelay, type OutboxRelayOptions } from './relay.ts';
@@ -12,4 +13,5 @@ export {
   startRelayService,
 } from './service.ts';
 export { KafkaDeadLetterSink, KafkaStageChangeSink } from './sinks.ts';
+export { StateGuard, type StateGuardOptions } from './state-guard.ts';
 export { readModel, type Wiring, wire } from './wiring.ts';

@@ -14,6 +14,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { FadingLoop } from './fading.ts';
 import { StageChangePublisher } from './publisher.ts';
 import { OutboxRelay } from './relay.ts';
+import { StateGuard } from './state-guard.ts';
 
 /** The relay and the fading loop on the core's ports, with the in-memory store and sink. */
 const modelPath = resolve(import.meta.dirname, '../../../models/default.yaml');
@@ -53,6 +54,7 @@ beforeEach(async () => {
   sink = new Sink();
   metrics = createMetrics('test', { defaultMetrics: false });
   publisher = new StageChangePublisher({ store, sink, metrics, clock: () => T });
+  await store.initialize('0', false);
   // Three leads enter PQL at T; their changes wait in the outbox (no inline publish here).
   await applyChunk(store, [signup('a', 0), signup('b', 1), signup('c', 2)], T, scorer);
 });
@@ -84,7 +86,17 @@ describe('OutboxRelay', () => {
 
 describe('FadingLoop', () => {
   const loop = () =>
-    new FadingLoop({ store, scorer, publisher, metrics, log, clock: () => T, pollMs: 1000, batchSize: 2 });
+    new FadingLoop({
+      store,
+      scorer,
+      publisher,
+      metrics,
+      log,
+      clock: () => T,
+      pollMs: 1000,
+      batchSize: 2,
+      state: new StateGuard({ store, log, metrics }),
+    });
 
   it('moves the leads that are due, once, and reschedules them', async () => {
     const due = store.dueAt('a')!;

@@ -22,8 +22,10 @@ import { loadModel } from '@leadscorer/engine';
 import { isPoison, type LeadScorerError } from '@leadscorer/errors';
 import { createLogger, createMetrics, type InboundMessage } from '@leadscorer/runtime';
 import { beforeEach, describe, expect, it } from 'vitest';
+import { PartitionTracker } from './partitions.ts';
 import { createScoringProcessor } from './processor.ts';
 import { StageChangePublisher } from './publisher.ts';
+import { StateGuard } from './state-guard.ts';
 
 /**
  * The processor's bookkeeping on the core's ports, with the in-memory store and sinks (the real
@@ -99,12 +101,18 @@ let stageChanges: MemoryStageChanges;
 let metrics: ReturnType<typeof createMetrics>;
 let processor: ReturnType<typeof createScoringProcessor>;
 
-beforeEach(() => {
+beforeEach(async () => {
   registry = new StubRegistry();
   store = new MemoryScoreStore();
   deadLetters = new MemoryDeadLetters();
   stageChanges = new MemoryStageChanges();
   metrics = createMetrics('test', { defaultMetrics: false });
+  const state = new StateGuard({
+    store,
+    log: createLogger('test', 'silent'),
+    metrics,
+    hasHistory: async () => false,
+  });
   processor = createScoringProcessor({
     serde: createSerde({ registry: registry as unknown as SchemaRegistry, catalogue }),
     model,
@@ -119,7 +127,16 @@ beforeEach(() => {
     log: createLogger('test', 'silent'),
     clock: () => now,
     historyLength: 5,
+    partitions: new PartitionTracker({
+      store,
+      group: 'g',
+      log: createLogger('test', 'silent'),
+      metrics,
+      clock: () => now,
+    }),
+    state,
   });
+  await state.check();
 });
 
 async function values(name: string): Promise<Record<string, number>> {

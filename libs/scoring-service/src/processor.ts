@@ -8,7 +8,7 @@ import {
   sourceId,
 } from '@leadscorer/core';
 import { evaluateEvent, type Model } from '@leadscorer/engine';
-import { isPoison, type LeadScorerError } from '@leadscorer/errors';
+import { isPoison, LeadScorerError } from '@leadscorer/errors';
 import {
   type BatchProcessor,
   CounterTally,
@@ -16,6 +16,8 @@ import {
   type Logger,
   type Metrics,
 } from '@leadscorer/runtime';
+import type { PartitionTracker } from './partitions.ts';
+import type { StateGuard } from './state-guard.ts';
 
 export interface ProcessorDeps {
   serde: Serde;
@@ -31,6 +33,10 @@ export interface ProcessorDeps {
   log: Logger;
   clock: () => number;
   historyLength: number;
+  /** Where each partition is applied up to, in Redis (partitions.ts). */
+  partitions: PartitionTracker;
+  /** Whether Redis holds the state the service works on (state-guard.ts). */
+  state: StateGuard;
 }
 
 const TYPE_CODE: Record<string, string> = { web: 'w', email: 'e', trial: 't', profile: 'p', sales: 's' };
@@ -47,13 +53,39 @@ const TYPE_CODE: Record<string, string> = { web: 'w', email: 'e', trial: 't', pr
  * a message whose schema is already known is decoded without an await.
  */
 export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
-  const { serde, model, store, deadLetters, publishInline, metrics, log, clock, historyLength } = deps;
+  const {
+    serde,
+    model,
+    store,
+    deadLetters,
+    publishInline,
+    metrics,
+    log,
+    clock,
+    historyLength,
+    partitions,
+    state,
+  } = deps;
   const scorer = {
     model,
     historyLength,
     onConflicts: (n: number) => metrics.commitConflicts.inc(n),
   };
+  let lastEpoch: string | undefined;
   return async (messages: InboundMessage[]) => {
+    const epoch = state.epoch;
+    if (epoch === undefined) {
+      // Nothing is applied while Redis does not hold the state (the guard says why, once, and
+      // polls until it is rebuilt or accepted empty); the consumer retries this chunk meanwhile.
+      void state.waitUntilOk().catch(() => undefined);
+      throw new LeadScorerError('STATE_LOST', 'the Redis state is not usable; waiting');
+    }
+    // A new epoch (the state was accepted empty or rebuilt): positions of the old one mean nothing.
+    if (epoch !== lastEpoch) partitions.reset();
+    lastEpoch = epoch;
+    const { topic: chunkTopic, partition } = messages[0]!;
+    const last = Number(messages[messages.length - 1]!.offset);
+    const guard = await partitions.begin(chunkTopic, partition, Number(messages[0]!.offset), epoch);
     const now = clock();
     const items: ApplyItem[] = [];
     const eventTimes: number[] = [];
@@ -100,9 +132,23 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
     }
 
     await deadLetters.send(dead, now);
-    if (items.length === 0) return;
+    if (items.length === 0) {
+      await partitions.done(chunkTopic, partition, last, epoch);
+      return;
+    }
 
-    const { outcomes, recorded } = await applyChunk(store, items, now, scorer);
+    let chunk: Awaited<ReturnType<typeof applyChunk>>;
+    try {
+      chunk = await applyChunk(store, items, now, scorer, guard);
+    } catch (err) {
+      const code = (err as LeadScorerError).code;
+      // Positions not where this consumer left them: read them again before the retry.
+      if (code === 'PARTITION_FENCED') partitions.invalidate(chunkTopic, partition);
+      if (code === 'STATE_LOST') state.lost((err as Error).message);
+      throw err;
+    }
+    await partitions.done(chunkTopic, partition, last, epoch);
+    const { outcomes, recorded } = chunk;
     const appliedAt = Date.now();
     const applied = new CounterTally(metrics.applied, ['topic']);
     const filtered = new CounterTally(metrics.filtered, ['topic', 'reason']);

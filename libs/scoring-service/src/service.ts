@@ -2,9 +2,11 @@ import { ensureTopics, type InputTopicName } from '@leadscorer/contracts';
 import { KafkajsSource, type RunningService, type ServiceParts, startService } from '@leadscorer/runtime';
 import { loadScoringEnv, type ScoringEnv } from './config.ts';
 import { FadingLoop } from './fading.ts';
+import { PartitionTracker } from './partitions.ts';
 import { createScoringProcessor } from './processor.ts';
 import { BackgroundPublisher } from './publisher.ts';
 import { OutboxRelay } from './relay.ts';
+import { StateGuard } from './state-guard.ts';
 import { type Wiring, wire } from './wiring.ts';
 
 /** A running scoring-side service and what it was built from (tests read its metrics and model). */
@@ -76,9 +78,11 @@ export function startConsumerService(
   return startScoring(spec, rawEnv, (w, fatal) => {
     const { env } = w;
     const topics = spec.topics.map((t) => w.catalogue.get(t).topic);
+    let stopping = false;
+    const groupId = env.CONSUMER_GROUP ?? `lead-scorer.${spec.service}`;
     const source = new KafkajsSource({
       kafka: w.kafka,
-      groupId: env.CONSUMER_GROUP ?? `lead-scorer.${spec.service}`,
+      groupId,
       topics,
       log: w.log.child({ component: 'consumer' }),
       metrics: w.metrics,
@@ -87,8 +91,23 @@ export function startConsumerService(
       partitionsConcurrently: env.PARTITIONS_CONCURRENTLY,
       retry: { initialMs: env.RETRY_INITIAL_MS, maxMs: env.RETRY_MAX_MS },
       onFatal: fatal,
+      // Partitions may have moved: read their positions in Redis again before applying.
+      onGroupJoin: () => partitions.reset(),
     });
     const inline = new BackgroundPublisher(w.publisher, w.log.child({ component: 'publisher' }));
+    const partitions = new PartitionTracker({
+      store: w.store,
+      group: groupId,
+      log: w.log.child({ component: 'positions' }),
+      metrics: w.metrics,
+      clock: w.clock,
+    });
+    const state = new StateGuard({
+      store: w.store,
+      log: w.log.child({ component: 'state' }),
+      metrics: w.metrics,
+      hasHistory: () => groupHasOffsets(w.kafka, groupId, topics),
+    });
     const processor = createScoringProcessor({
       serde: w.serde,
       model: w.model,
@@ -99,6 +118,8 @@ export function startConsumerService(
       log: w.log,
       clock: w.clock,
       historyLength: w.scorer.historyLength,
+      partitions,
+      state,
     });
     return {
       ensureTopics: async () => {
@@ -111,15 +132,24 @@ export function startConsumerService(
         }
       },
       start: async () => {
-        await source.start(processor);
-        w.log.info({ topics }, 'consuming');
+        // Consume only once Redis holds the state: if it lost it, wait (not ready, metric,
+        // one log line) until it is rebuilt or accepted empty, with the ops server up.
+        const begin = async (): Promise<void> => {
+          await state.waitUntilOk();
+          await source.start(processor);
+          w.log.info({ topics }, 'consuming');
+        };
+        if ((await state.check()) !== undefined) await begin();
+        else void begin().catch((err: unknown) => (stopping ? undefined : fatal(err)));
       },
       stopWork: async () => {
+        stopping = true;
+        state.stop();
         await source.stop();
         await inline.flush();
       },
       live: () => source.isLive(),
-      ready: () => source.isReady(),
+      ready: () => state.ok() && source.isReady(),
     };
   });
 }
@@ -154,9 +184,15 @@ export function startFadingService(
   rawEnv: NodeJS.ProcessEnv,
 ): Promise<ScoringService> {
   return startScoring({ onFatal: () => undefined, ...spec }, rawEnv, (w) => {
+    const state = new StateGuard({
+      store: w.store,
+      log: w.log.child({ component: 'state' }),
+      metrics: w.metrics,
+    });
     const loop = new FadingLoop({
       store: w.store,
       scorer: w.scorer,
+      state,
       publisher: w.publisher,
       metrics: w.metrics,
       log: w.log.child({ component: 'fading' }),
@@ -172,4 +208,16 @@ export function startFadingService(
       ready: () => loop.isHealthy(),
     };
   });
+}
+
+/** Whether a consumer group has committed any offset on these topics: it applied events before. */
+async function groupHasOffsets(kafka: Wiring['kafka'], groupId: string, topics: string[]): Promise<boolean> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchOffsets({ groupId, topics });
+    return offsets.some((t) => t.partitions.some((p) => Number(p.offset) >= 0));
+  } finally {
+    await admin.disconnect();
+  }
 }

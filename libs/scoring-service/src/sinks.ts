@@ -29,7 +29,7 @@ export class KafkaStageChangeSink implements StageChangeSink {
       changes.map(async (change) => {
         const record = toStageChangedRecord(change, {
           leadId: change.lead,
-          eventId: transitionId(change.lead, change.seq, change.from, change.to),
+          eventId: transitionId(change.lead, change.seq, change.from, change.to, change.epoch),
           emittedAt,
           modelVersion: change.modelVersion,
         });

@@ -7,6 +7,9 @@ import { SHARDS, shardOf } from '@leadscorer/core';
  *                                          last stage changes and due time (codec.ts, format 3)
  *   <prefix>:{<NN>}#outbox        stream   stage changes recorded and not yet acknowledged by Kafka
  *   <prefix>:{<NN>}#due           zset     leadId -> epoch ms of its next time-driven stage change
+ *   <prefix>:{<NN>}#state         hash     'epoch' -> the state epoch (which life of the data this is);
+ *                                          '<group>|<topic>|<partition>' -> the offset up to which that
+ *                                          consumer's partition is applied in this shard
  *   <prefix>:names                hash     rule id / stage / signal -> its number in stored records
  *                                          (names.ts)
  *
@@ -50,4 +53,8 @@ export function outboxKey(ks: KeySpace, shard: number): string {
 
 export function dueKey(ks: KeySpace, shard: number): string {
   return `${tag(ks, shard)}#due`;
+}
+
+export function stateKey(ks: KeySpace, shard: number): string {
+  return `${tag(ks, shard)}#state`;
 }

@@ -1,17 +1,21 @@
 import type {
+  CommitGuard,
   CommitResult,
   LeadWrite,
+  PartitionGuard,
   RecordedChange,
   ScoreStore,
   StageChangeRecord,
+  StateEpochs,
   StoredLead,
   StoreVersion,
 } from '@leadscorer/core';
 import type { Model } from '@leadscorer/engine';
+import { LeadScorerError } from '@leadscorer/errors';
 import type { Cluster, Redis } from 'ioredis';
 import { decodeRecord, encodeRecord } from './codec.ts';
 import { redisError } from './errors.ts';
-import { dueKey, type KeySpace, leadKey, namesKey, outboxKey, shardOf } from './keys.ts';
+import { dueKey, type KeySpace, leadKey, namesKey, outboxKey, shardOf, stateKey } from './keys.ts';
 import { modelNames, NameTable, nameField, UnknownName } from './names.ts';
 import { defineScripts, isCluster, type Scripts } from './scripts.ts';
 
@@ -44,6 +48,11 @@ export class RedisScoreStore implements ScoreStore {
     this.shards = opts.keys.shards;
     this.scripts = defineScripts(opts.client);
     this.maxPerCall = opts.maxLeadsPerCall ?? 1000;
+    // A Redis that restarted may have come back without names registered just before (a
+    // rollback) or be another one (a failover): read the registry again before the next use.
+    opts.client.on('ready', () => {
+      this.table = undefined;
+    });
   }
 
   get keys(): KeySpace {
@@ -121,28 +130,57 @@ export class RedisScoreStore implements ScoreStore {
     return out;
   }
 
-  async commit(writes: readonly LeadWrite[], now: number): Promise<CommitResult> {
-    if (writes.length === 0) return { conflicts: [], recorded: [] };
+  async commit(writes: readonly LeadWrite[], now: number, guard?: CommitGuard): Promise<CommitResult> {
+    const partition = guard?.partition;
+    if (writes.length === 0 && !partition?.allShards) return { conflicts: [], recorded: [] };
     const { client, keys } = this.opts;
     const names = await this.namesFor(writes);
-    const groups = isCluster(client) ? groupByShard(writes, keys.shards, (w) => w.leadId) : [writes];
-    const calls: (readonly LeadWrite[])[] = [];
-    for (const g of groups) {
-      for (let i = 0; i < g.length; i += this.maxPerCall) calls.push(g.slice(i, i + this.maxPerCall));
+    // Each call: some writes and the shards it covers (on Redis Cluster one shard per call).
+    const calls: { writes: readonly LeadWrite[]; shards: number[] }[] = [];
+    const all = Array.from({ length: keys.shards }, (_, i) => i);
+    if (isCluster(client)) {
+      const byShard = new Map<number, LeadWrite[]>();
+      for (const w of writes) {
+        const shard = shardOf(w.leadId, keys.shards);
+        const list = byShard.get(shard);
+        if (list) list.push(w);
+        else byShard.set(shard, [w]);
+      }
+      if (partition?.allShards) for (const shard of all) if (!byShard.has(shard)) byShard.set(shard, []);
+      for (const [shard, list] of byShard) {
+        for (let i = 0; i === 0 || i < list.length; i += this.maxPerCall) {
+          calls.push({ writes: list.slice(i, i + this.maxPerCall), shards: [shard] });
+        }
+      }
+    } else {
+      for (let i = 0; i === 0 || i < writes.length; i += this.maxPerCall) {
+        const part = writes.slice(i, i + this.maxPerCall);
+        const shards = i === 0 && partition?.allShards ? all : shardsOf(part, keys.shards);
+        calls.push({ writes: part, shards });
+      }
     }
     const started = performance.now();
-    const replies = await Promise.all(calls.map((call) => this.commitCall(call, now, names))).catch(
-      (err: unknown) => {
-        throw redisError(err, 'commit');
-      },
-    );
+    const replies = await Promise.all(
+      calls.map((c) => this.sendCommit(commitCall(keys, c.writes, now, names, guard, c.shards))),
+    ).catch((err: unknown) => {
+      throw redisError(err, 'commit');
+    });
     this.opts.observe?.('commit', (performance.now() - started) / 1000);
     const conflicts: string[] = [];
     const recorded: RecordedChange[] = [];
+    let refused: LeadScorerError | undefined;
     replies.forEach((reply, c) => {
       const flags = String(reply[0]);
+      const call = calls[c]!;
+      if (flags.startsWith('!')) {
+        const shard = call.shards[Number(reply[1]) - 1]!;
+        refused ??= refusal(flags, shard, guard);
+        return;
+      }
+      if (partition?.next !== undefined)
+        for (const shard of call.shards) partition.known.set(shard, partition.next);
       let next = 1;
-      calls[c]!.forEach((w, i) => {
+      call.writes.forEach((w, i) => {
         if (flags[i] !== '1') {
           conflicts.push(w.leadId);
           return;
@@ -151,11 +189,52 @@ export class RedisScoreStore implements ScoreStore {
         for (const change of w.changes) recorded.push({ shard, outboxId: String(reply[next++]), change });
       });
     });
+    // Calls that went through stay written (each lead atomically, positions with them); the
+    // caller re-reads what a refused call covered. A refusal means Redis is not what this
+    // process believes: read the name registry again too.
+    if (refused) {
+      this.table = undefined;
+      throw refused;
+    }
     return { conflicts, recorded };
   }
 
-  private commitCall(writes: readonly LeadWrite[], now: number, names: NameTable): Promise<unknown[]> {
-    return this.sendCommit(commitCall(this.opts.keys, writes, now, names));
+  async epochs(): Promise<StateEpochs> {
+    const { client, keys } = this.opts;
+    try {
+      return await Promise.all(
+        Array.from({ length: keys.shards }, (_, s) => client.hget(stateKey(keys, s), 'epoch')),
+      );
+    } catch (err) {
+      throw redisError(err, 'state epochs');
+    }
+  }
+
+  async initialize(epoch: string, replace: boolean): Promise<void> {
+    const { client, keys } = this.opts;
+    try {
+      await Promise.all(
+        Array.from({ length: keys.shards }, (_, s) =>
+          replace
+            ? client.hset(stateKey(keys, s), 'epoch', epoch)
+            : client.hsetnx(stateKey(keys, s), 'epoch', epoch),
+        ),
+      );
+    } catch (err) {
+      throw redisError(err, 'state epoch');
+    }
+  }
+
+  async positions(field: string): Promise<(number | null)[]> {
+    const { client, keys } = this.opts;
+    try {
+      const raw = await Promise.all(
+        Array.from({ length: keys.shards }, (_, s) => client.hget(stateKey(keys, s), field)),
+      );
+      return raw.map((v) => (v === null ? null : Number(v)));
+    } catch (err) {
+      throw redisError(err, 'positions');
+    }
   }
 
   /** Sends a commit call built beforehand (the benchmark times the script alone this way). */
@@ -264,30 +343,27 @@ export interface CommitCall {
 }
 
 /**
- * Builds the commit call for writes of one Redis (Cluster: of one shard). The writes travel as one
- * packed argument (layout in lua/commit.lua): encoding six arguments per lead cost the service
- * more than the whole script costs Redis.
+ * Builds the commit call for writes of one Redis (Cluster: of one shard) covering `shards` (by
+ * default the writes' own). The writes travel as one packed argument (layout in lua/commit.lua):
+ * encoding six arguments per lead cost the service more than the whole script costs Redis.
  */
 export function commitCall(
   keys: KeySpace,
   writes: readonly LeadWrite[],
   now: number,
   names: NameTable,
+  guard?: CommitGuard,
+  shards: readonly number[] = shardsOf(writes, keys.shards),
 ): CommitCall {
-  const slots = new Map<number, number>();
+  const slot = new Map(shards.map((shard, i) => [shard, i + 1]));
   const shardKeys: string[] = [];
+  for (const shard of shards)
+    shardKeys.push(outboxKey(keys, shard), dueKey(keys, shard), stateKey(keys, shard));
   const leadKeys: string[] = [];
   const packed = new CommitPacker();
   for (const w of writes) {
-    const shard = shardOf(w.leadId, keys.shards);
-    let slot = slots.get(shard);
-    if (slot === undefined) {
-      slot = slots.size + 1;
-      slots.set(shard, slot);
-      shardKeys.push(outboxKey(keys, shard), dueKey(keys, shard));
-    }
     leadKeys.push(leadKey(keys, w.leadId));
-    packed.u8(slot);
+    packed.u8(slot.get(shardOf(w.leadId, keys.shards))!);
     packed.bytes(w.expected === undefined ? undefined : (w.expected as unknown as Buffer));
     packed.bytes(w.record ? encodeRecord(w.record, now, names) : undefined);
     if (w.due === undefined) packed.u8(0);
@@ -301,8 +377,56 @@ export function commitCall(
   }
   return {
     numKeys: shardKeys.length + leadKeys.length,
-    keysAndArgs: [...shardKeys, ...leadKeys, slots.size, packed.take()],
+    keysAndArgs: [
+      ...shardKeys,
+      ...leadKeys,
+      shards.length,
+      packed.take(),
+      guard?.epoch ?? '',
+      guard?.partition ? packGuard(guard.partition, shards) : '',
+    ],
   };
+}
+
+/** The partition guard argument (lua/commit.lua ARGV[4]). */
+function packGuard(p: PartitionGuard, shards: readonly number[]): Buffer {
+  const g = new CommitPacker();
+  const field = Buffer.from(p.field);
+  g.u16(field.length);
+  g.raw(field);
+  for (const shard of shards) {
+    const known = p.known.get(shard) ?? null;
+    if (known === null) g.u8(0);
+    else {
+      g.u8(1);
+      g.bytes(Buffer.from(String(known)));
+    }
+    if (p.next === undefined) g.u8(0);
+    else {
+      g.u8(1);
+      g.bytes(Buffer.from(String(p.next)));
+    }
+  }
+  return g.take();
+}
+
+function shardsOf(writes: readonly LeadWrite[], shards: number): number[] {
+  return [...new Set(writes.map((w) => shardOf(w.leadId, shards)))];
+}
+
+function refusal(flag: string, shard: number, guard: CommitGuard | undefined): LeadScorerError {
+  if (flag === '!epoch') {
+    return new LeadScorerError(
+      'STATE_LOST',
+      `Redis shard ${shard} does not hold state epoch ${JSON.stringify(guard?.epoch)}: its data was lost or replaced`,
+      { details: { shard } },
+    );
+  }
+  return new LeadScorerError(
+    'PARTITION_FENCED',
+    `shard ${shard} holds another position of ${guard?.partition?.field} than this consumer left there`,
+    { details: { shard, partition: guard?.partition?.field ?? '' } },
+  );
 }
 
 /** A growing big-endian byte buffer for the packed commit argument. */
@@ -330,6 +454,12 @@ class CommitPacker {
   f64(v: number): void {
     this.room(8);
     this.pos = this.buf.writeDoubleBE(v, this.pos);
+  }
+
+  raw(b: Uint8Array): void {
+    this.room(b.length);
+    this.buf.set(b, this.pos);
+    this.pos += b.length;
   }
 
   /** Length-prefixed bytes; none (length 0) for undefined. */

@@ -6,7 +6,16 @@ import { OPENAPI } from './openapi.ts';
 const MAX_ID = 128;
 
 /** GET /leads/{id} and GET /openapi.json. Clock read once per request, at this edge. */
-export function leadRoutes(deps: { store: ScoreStore; model: Model; clock: () => number }): Route {
+/**
+ * `epoch`: the state epoch the stored history belongs to (stage-change ids carry it); the
+ * genesis epoch when not given.
+ */
+export function leadRoutes(deps: {
+  store: ScoreStore;
+  model: Model;
+  clock: () => number;
+  epoch?: () => string | undefined;
+}): Route {
   const { store, model, clock } = deps;
   return async (req, url) => {
     if (url.pathname === '/openapi.json') return { status: 200, body: OPENAPI };
@@ -57,7 +66,7 @@ export function leadRoutes(deps: { store: ScoreStore; model: Model; clock: () =>
           disqualified: e.disqualified,
         },
         recentStageChanges: found.history.map((h) => ({
-          eventId: transitionId(leadId, h.seq, h.from, h.to),
+          eventId: transitionId(leadId, h.seq, h.from, h.to, deps.epoch?.() ?? '0'),
           sequence: h.seq,
           fromStage: h.from,
           toStage: h.to,

@@ -1,0 +1,27 @@
+import type { StateEpochs } from './ports.ts';
+
+/**
+ * Which life of the stored data this is. A store is initialised once with an epoch, written into
+ * every shard; every commit checks it, so state written for one life is never mixed with another's.
+ * The first life of a deployment is the genesis epoch '0'; a store that lost its data and was
+ * accepted empty (or rebuilt) gets a new, random one, and stage-change ids carry it (the engine's
+ * `transitionId`), so a sequence number that starts over never reuses an id of the life before.
+ */
+export const GENESIS_EPOCH = '0';
+
+export type StateStatus =
+  /** No shard holds an epoch: nothing was ever written, or everything was lost. */
+  | { kind: 'empty' }
+  /** Every shard holds the same epoch. */
+  | { kind: 'ok'; epoch: string }
+  /** Some shards hold no epoch or another one: part of the data was lost or replaced. */
+  | { kind: 'mixed'; epochs: StateEpochs };
+
+export function stateOf(epochs: StateEpochs): StateStatus {
+  const present = epochs.filter((e): e is string => e !== null);
+  if (present.length === 0) return { kind: 'empty' };
+  if (present.length === epochs.length && present.every((e) => e === present[0])) {
+    return { kind: 'ok', epoch: present[0]! };
+  }
+  return { kind: 'mixed', epochs };
+}
