@@ -4,6 +4,7 @@ import type {
   CommitGuard,
   CommitResult,
   LeadWrite,
+  Position,
   RecordedChange,
   ScoreStore,
   StateEpochs,
@@ -12,6 +13,7 @@ import type {
 } from './ports.ts';
 import type { LeadRecord, StageChangeRecord } from './records.ts';
 import { SHARDS, shardOf } from './shards.ts';
+import { PositionMarks, parsePosition } from './state.ts';
 
 /**
  * The ScoreStore port in memory, with the Redis adapter's semantics (compare-and-set per lead,
@@ -26,6 +28,7 @@ export class MemoryScoreStore implements ScoreStore {
   private readonly state: Map<string, string>[];
   private versions = 0;
   private outboxSeq = 0;
+  private readonly marks = new PositionMarks();
   /** Called before each commit is applied: tests use it to interleave another writer. */
   beforeCommit: (() => void | Promise<void>) | undefined;
 
@@ -56,18 +59,15 @@ export class MemoryScoreStore implements ScoreStore {
       if (guard && state.get('epoch') !== guard.epoch) {
         throw new LeadScorerError('STATE_LOST', `shard ${shard} does not hold state epoch ${guard.epoch}`);
       }
-      if (
-        p &&
-        (state.get(p.field) ?? null) !==
-          ((p.known.get(shard) ?? null) === null ? null : String(p.known.get(shard)))
-      ) {
+      if (p && (state.get(p.field) ?? null) !== (p.known.get(shard) ?? null)) {
         throw new LeadScorerError('PARTITION_FENCED', `shard ${shard} holds another position of ${p.field}`);
       }
     }
-    if (p?.next !== undefined) {
+    if (p) {
+      const mark = this.marks.next(p.next);
       for (const shard of touched) {
-        this.state[shard]!.set(p.field, String(p.next));
-        p.known.set(shard, p.next);
+        this.state[shard]!.set(p.field, mark);
+        p.known.set(shard, mark);
       }
     }
     const conflicts: string[] = [];
@@ -100,8 +100,8 @@ export class MemoryScoreStore implements ScoreStore {
     for (const s of this.state) if (replace || !s.has('epoch')) s.set('epoch', epoch);
   }
 
-  async positions(field: string): Promise<(number | null)[]> {
-    return this.state.map((s) => (s.has(field) ? Number(s.get(field)) : null));
+  async positions(field: string): Promise<(Position | null)[]> {
+    return this.state.map((s) => parsePosition(s.get(field)));
   }
 
   /** Forgets everything, as a Redis that lost its data. */
@@ -110,6 +110,30 @@ export class MemoryScoreStore implements ScoreStore {
     this.due.clear();
     for (const box of this.outboxes) box.length = 0;
     for (const s of this.state) s.clear();
+  }
+
+  /**
+   * Everything as it is now; calling the result puts it back, as a Redis that went back in time
+   * (a crash under `appendfsync everysec`, a failover to a replica that was behind).
+   */
+  snapshot(): () => void {
+    const leads = new Map([...this.leads].map(([id, l]) => [id, { ...l, record: cloneRecord(l.record) }]));
+    const due = new Map(this.due);
+    const outboxes = this.outboxes.map((b) => [...b]);
+    const state = this.state.map((s) => new Map(s));
+    return () => {
+      this.leads.clear();
+      for (const [id, l] of leads) this.leads.set(id, l);
+      this.due.clear();
+      for (const [id, at] of due) this.due.set(id, at);
+      outboxes.forEach((b, i) => {
+        this.outboxes[i]!.splice(0, Infinity, ...b);
+      });
+      state.forEach((s, i) => {
+        this.state[i]!.clear();
+        for (const [k, v] of s) this.state[i]!.set(k, v);
+      });
+    };
   }
 
   async dueLeads(shard: number, now: number, limit: number): Promise<string[]> {
@@ -137,6 +161,10 @@ export class MemoryScoreStore implements ScoreStore {
     return this.outboxes[shard]!.filter((e) => e.at <= now - minAgeMs)
       .slice(0, count)
       .map((e) => ({ shard, outboxId: e.id, change: e.change }));
+  }
+
+  async outboxHas(changes: readonly RecordedChange[]): Promise<boolean[]> {
+    return changes.map((c) => this.outboxes[c.shard]!.some((e) => e.id === c.outboxId));
   }
 
   async ackOutbox(changes: readonly RecordedChange[]): Promise<void> {

@@ -58,18 +58,27 @@ export interface PartitionGuard {
   /** The partition's name in the stores' state: '<group>|<topic>|<partition>'. */
   field: string;
   /**
-   * Per shard, the position the consumer believes the shard holds (null: none). The store sets
-   * the entry of every shard a commit wrote to `next`.
+   * Per shard, the position mark the consumer believes the shard holds (null: none). The store
+   * sets the entry of every shard a commit wrote to the mark it wrote there.
    */
-  known: Map<number, number | null>;
+  known: Map<number, string | null>;
   /**
    * The offset up to which the partition is fully applied (every event at or below it is in
-   * every shard it belongs to): written into every shard a commit touches. Undefined: positions
-   * are only checked.
+   * every shard it belongs to): written into every shard a commit touches, as a new mark each
+   * time (the offset and a stamp unique to that commit call), so that losing any one commit
+   * call's writes leaves a mark the consumer does not know, even when the offset is the same
+   * (several calls of one chunk, conflict rounds).
    */
-  next?: number;
+  next: number;
   /** Commit to every shard (to move every shard's position), not only to the shards written. */
   allShards?: boolean;
+}
+
+/** A partition's applied position in one shard: the offset, and the mark stored for it. */
+export interface Position {
+  offset: number;
+  /** The stored value, opaque to the consumer, compared byte for byte by commits. */
+  mark: string;
 }
 
 /** Each shard's state epoch, null for a shard that holds none. */
@@ -96,13 +105,18 @@ export interface ScoreStore {
   /** Sets every shard's state epoch: where none is set, or everywhere with `replace`. */
   initialize(epoch: string, replace: boolean): Promise<void>;
   /** Every shard's applied position of a partition (null where none). */
-  positions(field: string): Promise<(number | null)[]>;
+  positions(field: string): Promise<(Position | null)[]>;
   /** Up to `limit` leads of a shard whose scheduled time is at or before `now`. */
   dueLeads(shard: number, now: number, limit: number): Promise<string[]>;
   /** The earliest scheduled time of a shard, if any. */
   nextDue(shard: number): Promise<number | undefined>;
   /** Outbox entries of a shard recorded at least `minAgeMs` before `now`, oldest first. */
   pendingOutbox(shard: number, count: number, minAgeMs: number, now: number): Promise<RecordedChange[]>;
+  /**
+   * Which of these entries the outbox still holds: one Redis went back in time over (a crash
+   * under `appendfsync everysec`, a failover to a replica that was behind) no longer does.
+   */
+  outboxHas(changes: readonly RecordedChange[]): Promise<boolean[]>;
   /** Removes published entries; only ever called after the broker acknowledged them. */
   ackOutbox(changes: readonly RecordedChange[]): Promise<void>;
   outboxDepth(): Promise<number>;

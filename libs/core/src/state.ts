@@ -1,4 +1,5 @@
-import type { StateEpochs } from './ports.ts';
+import { randomBytes } from 'node:crypto';
+import type { Position, StateEpochs } from './ports.ts';
 
 /**
  * Which life of the stored data this is. A store is initialised once with an epoch, written into
@@ -24,4 +25,24 @@ export function stateOf(epochs: StateEpochs): StateStatus {
     return { kind: 'ok', epoch: present[0]! };
   }
   return { kind: 'mixed', epochs };
+}
+
+/**
+ * Position marks: `<offset>@<stamp>`, the stamp unique to the commit call that wrote it (this
+ * process's random writer id and a counter). Both stores write them; `parsePosition` also reads
+ * a bare offset.
+ */
+export class PositionMarks {
+  private readonly writer = randomBytes(5).toString('hex');
+  private count = 0;
+
+  next(offset: number): string {
+    return `${offset}@${this.writer}.${(this.count++).toString(36)}`;
+  }
+}
+
+export function parsePosition(raw: string | null | undefined): Position | null {
+  if (raw === null || raw === undefined) return null;
+  const at = raw.indexOf('@');
+  return { offset: Number(at < 0 ? raw : raw.slice(0, at)), mark: raw };
 }

@@ -120,6 +120,11 @@ export class KafkajsSource implements MessageSource {
     });
   }
 
+  /** Reads a partition this instance owns from `offset` again, from its next fetch on. */
+  seek(topic: string, partition: number, offset: number): void {
+    this.consumer.seek({ topic, partition, offset: String(offset) });
+  }
+
   async stop(): Promise<void> {
     // disconnect() waits for the batch in hand, commits resolved offsets and leaves the group.
     await this.consumer.disconnect();
@@ -190,7 +195,15 @@ export class KafkajsSource implements MessageSource {
         this.opts.metrics.retries.inc({ code });
         const wait = backoffMs(attempt, this.opts.retry.initialMs, this.opts.retry.maxMs, this.opts.random);
         this.opts.log.warn(
-          { code, attempt, waitMs: wait, topic: chunk[0]?.topic, partition: chunk[0]?.partition, err },
+          // A known transient fault: its message says what; a stack would only repeat itself.
+          {
+            code,
+            attempt,
+            waitMs: wait,
+            topic: chunk[0]?.topic,
+            partition: chunk[0]?.partition,
+            reason: (err as Error).message,
+          },
           'transient fault: retrying the same messages',
         );
         await new Promise((r) => setTimeout(r, wait));

@@ -21,6 +21,7 @@ export interface Metrics {
   partitionRewinds: Counter<'topic'>;
   transitions: Counter<'from' | 'to'>;
   stageChangesPublished: Counter<'source'>;
+  stageChangesWithdrawn: Counter;
   outboxDepth: Gauge;
   ruleHits: Counter<'rule'>;
 }
@@ -123,8 +124,13 @@ export function createMetrics(service: string, opts: { defaultMetrics?: boolean 
     }),
     stageChangesPublished: new Counter({
       name: 'leadscorer_stage_changes_published_total',
-      help: 'lead.stage-changed messages acknowledged by the broker (source: inline or relay)',
+      help: 'lead.stage-changed messages acknowledged by the broker (source: inline, scheduler or relay)',
       labelNames: ['source'],
+      registers: r,
+    }),
+    stageChangesWithdrawn: new Counter({
+      name: 'leadscorer_stage_changes_withdrawn_total',
+      help: 'Stage changes held for durability that Redis no longer held when due (it went back in time): not published, derived again from the events',
       registers: r,
     }),
     outboxDepth: new Gauge({

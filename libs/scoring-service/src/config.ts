@@ -24,6 +24,12 @@ export const scoringEnvSchema = commonEnvSchema.extend({
   /** Outbox relay: pass interval, and the age an entry must reach before the relay takes it. */
   RELAY_INTERVAL_MS: int(50, 600_000).default(1_000),
   RELAY_MIN_AGE_MS: int(0, 3_600_000).default(5_000),
+  /**
+   * How long a stage change is held after its commit before it is published (publish-hold.ts):
+   * `auto` (2 s when Redis has AOF without `appendfsync always`, or replicas; else 0) or ms. The
+   * relay never takes an entry younger than this either.
+   */
+  PUBLISH_HOLD_MS: z.union([z.literal('auto'), int(0, 60_000)]).default('auto'),
   /** Fading-leads scheduler: how often the shards' due sets are polled. */
   FADE_POLL_MS: int(20, 60_000).default(250),
   /**

@@ -1,7 +1,7 @@
+import type { RecordedChange } from '@leadscorer/core';
 import { advanceDue, type ScorerOptions, type ScoreStore } from '@leadscorer/core';
 import type { LeadScorerError } from '@leadscorer/errors';
 import type { Logger, Metrics } from '@leadscorer/runtime';
-import type { StageChangePublisher } from './publisher.ts';
 import type { StateGuard } from './state-guard.ts';
 
 /**
@@ -16,7 +16,8 @@ import type { StateGuard } from './state-guard.ts';
 export interface FadingLoopOptions {
   store: ScoreStore;
   scorer: ScorerOptions;
-  publisher: StageChangePublisher;
+  /** Hands recorded changes to the service's BackgroundPublisher (they are in the outbox). */
+  publish: (recorded: RecordedChange[]) => Promise<void>;
   metrics: Metrics;
   log: Logger;
   clock: () => number;
@@ -54,7 +55,7 @@ export class FadingLoop {
 
   /** One pass over every shard at `now`; returns how many leads changed stage. */
   async pass(now: number): Promise<number> {
-    const { store, publisher, batchSize, scorer, state } = this.opts;
+    const { store, publish, batchSize, scorer, state } = this.opts;
     const epoch = state.epoch ?? (await state.check());
     if (epoch === undefined) throw new Error('the Redis state is not usable (see the state log line)');
     const guard = { epoch };
@@ -71,7 +72,7 @@ export class FadingLoop {
         if (recorded.length > 0) {
           for (const { change } of recorded)
             this.opts.metrics.transitions.inc({ from: change.from, to: change.to });
-          await publisher.publish(recorded, 'scheduler');
+          await publish(recorded);
           moved += recorded.length;
         }
         if (leads < batchSize) break;

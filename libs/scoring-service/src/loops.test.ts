@@ -12,7 +12,7 @@ import { LeadScorerError } from '@leadscorer/errors';
 import { createLogger, createMetrics } from '@leadscorer/runtime';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { FadingLoop } from './fading.ts';
-import { StageChangePublisher } from './publisher.ts';
+import { BackgroundPublisher, StageChangePublisher } from './publisher.ts';
 import { OutboxRelay } from './relay.ts';
 import { StateGuard } from './state-guard.ts';
 
@@ -85,11 +85,15 @@ describe('OutboxRelay', () => {
 });
 
 describe('FadingLoop', () => {
+  let background: BackgroundPublisher;
+  beforeEach(() => {
+    background = new BackgroundPublisher(publisher, log, { source: 'scheduler', holdMs: 0 });
+  });
   const loop = () =>
     new FadingLoop({
       store,
       scorer,
-      publisher,
+      publish: (recorded) => background.submit(recorded),
       metrics,
       log,
       clock: () => T,
@@ -104,6 +108,7 @@ describe('FadingLoop', () => {
     // Before they are due nothing moves; at the due time all three fade out of PQL.
     expect(await loop().pass(due - 1)).toBe(0);
     expect(await loop().pass(due)).toBe(3);
+    await background.flush();
     const moved = sink.sent.filter((c) => c.to === 'unqualified');
     expect(moved.map((c) => c.lead).sort()).toEqual(['a', 'b', 'c']);
     expect(moved.every((c) => c.cause.kind === 'decay' && c.from === 'pql')).toBe(true);
@@ -112,14 +117,14 @@ describe('FadingLoop', () => {
     expect(await loop().pass(due + DAY)).toBe(0);
   });
 
-  it('loses nothing when publishing fails: what moved waits in the outbox, the rest stays due', async () => {
+  it('loses nothing when publishing fails: what moved waits in the outbox for the relay', async () => {
     const due = store.dueAt('a')!;
     sink.down = true;
-    await expect(loop().pass(due)).rejects.toThrow('broker down');
-    // The pass stopped at the first shard with a due lead: that move is recorded, unpublished.
-    const moved = ['a', 'b', 'c'].filter((l) => store.peek(l)!.state.stage === 'unqualified');
-    expect(moved).toHaveLength(1);
-    expect(await store.outboxDepth()).toBe(4);
+    expect(await loop().pass(due)).toBe(3);
+    await background.flush();
+    expect(sink.sent).toEqual([]);
+    // The three entries into PQL and the three moves out of it.
+    expect(await store.outboxDepth()).toBe(6);
     sink.down = false;
     await new OutboxRelay({
       store,
@@ -130,7 +135,6 @@ describe('FadingLoop', () => {
       minAgeMs: 0,
       batchSize: 10,
     }).pass();
-    expect(await loop().pass(due)).toBe(2);
     expect(
       sink.sent
         .filter((c) => c.to === 'unqualified')
@@ -138,5 +142,47 @@ describe('FadingLoop', () => {
         .sort(),
     ).toEqual(['a', 'b', 'c']);
     expect(await store.outboxDepth()).toBe(0);
+    expect(await loop().pass(due)).toBe(0);
+  });
+});
+
+describe('BackgroundPublisher with a hold', () => {
+  const pending = async () =>
+    store.pendingOutbox(0, 100, 0, T).then(async () => {
+      const all = [];
+      for (let s = 0; s < store.shards; s++) all.push(...(await store.pendingOutbox(s, 100, 0, T)));
+      return all;
+    });
+
+  it('publishes a change only once the hold has passed, from the outbox', async () => {
+    const held = new BackgroundPublisher(publisher, log, { source: 'inline', holdMs: 80 });
+    await held.submit(await pending());
+    await new Promise((r) => setTimeout(r, 20));
+    expect(sink.sent).toEqual([]);
+    await new Promise((r) => setTimeout(r, 120));
+    await held.flush();
+    expect(sink.sent.map((c) => c.lead).sort()).toEqual(['a', 'b', 'c']);
+    expect(await store.outboxDepth()).toBe(0);
+  });
+
+  it('never publishes a change Redis lost during the hold: it is derived again and published then', async () => {
+    const before = store.snapshot();
+    const { recorded } = await applyChunk(store, [signup('d', 3)], T, scorer);
+    expect(recorded).toHaveLength(1);
+    const held = new BackgroundPublisher(publisher, log, { source: 'inline', holdMs: 30 });
+    await held.submit(recorded);
+    before(); // Redis goes back in time over 'd'
+    await new Promise((r) => setTimeout(r, 60));
+    await held.flush();
+    expect(sink.sent.filter((c) => c.lead === 'd')).toEqual([]);
+    expect((await metrics.stageChangesWithdrawn.get()).values[0]?.value).toBe(1);
+    // Redelivered, the event derives the change again: that one is published.
+    const again = await applyChunk(store, [signup('d', 3)], T, scorer);
+    await held.submit(again.recorded);
+    await new Promise((r) => setTimeout(r, 60));
+    await held.flush();
+    expect(sink.sent.filter((c) => c.lead === 'd').map((c) => `${c.seq}:${c.to}`)).toEqual([
+      `${recorded[0]!.change.seq}:pql`,
+    ]);
   });
 });

@@ -20,14 +20,16 @@ beforeEach(async () => {
 });
 
 const seekOf = (err: unknown) => (err as LeadScorerError).details.seek;
+const offsets = async (field: string) => (await store.positions(field)).map((p) => p?.offset ?? null);
+const write = (leadId: string) => ({ leadId, expected: undefined, due: null, changes: [] });
 
 describe('PartitionTracker', () => {
   it('marks a new partition at its start in every shard, then moves every shard to the frontier', async () => {
     const guard = await tracker.begin('t', 3, 100, '0');
-    expect(await store.positions('g|t|3')).toEqual(Array(8).fill(99));
+    expect(await offsets('g|t|3')).toEqual(Array(8).fill(99));
     expect(guard.partition?.next).toBe(99);
     await tracker.done('t', 3, 149, '0');
-    expect(await store.positions('g|t|3')).toEqual(Array(8).fill(149));
+    expect(await offsets('g|t|3')).toEqual(Array(8).fill(149));
     expect((await tracker.begin('t', 3, 150, '0')).partition?.next).toBe(149);
   });
 
@@ -35,14 +37,10 @@ describe('PartitionTracker', () => {
     await tracker.begin('t', 0, 0, '0');
     await tracker.done('t', 0, 499, '0');
     // Redis went back in time: some shards hold an older position; Kafka would start at 500.
+    const marks = (await store.positions('g|t|0')).map((p) => p?.mark ?? null);
     await store.commit([], T, {
       epoch: '0',
-      partition: {
-        field: 'g|t|0',
-        known: new Map(Array.from({ length: 8 }, (_, s) => [s, 499])),
-        next: 299,
-        allShards: true,
-      },
+      partition: { field: 'g|t|0', known: new Map(marks.map((m, s) => [s, m])), next: 299, allShards: true },
     });
     const fresh = new PartitionTracker({ store, group: 'g', log, metrics, clock: () => T });
     const err = await fresh.begin('t', 0, 500, '0').catch((e: unknown) => e);
@@ -70,7 +68,9 @@ describe('PartitionTracker', () => {
       .catch((e: unknown) => e);
     expect((err as LeadScorerError).code).toBe('PARTITION_FENCED');
     tracker.invalidate('t', 1);
-    expect((await tracker.begin('t', 1, 61, '0')).partition?.known.get(0)).toBe(60);
+    const again = await tracker.begin('t', 1, 61, '0');
+    expect(again.partition?.known.get(0)).toBe((await store.positions('g|t|1'))[0]?.mark);
+    expect((await store.positions('g|t|1'))[0]?.offset).toBe(60);
   });
 
   it('reads a partition from its start when some shards lost their position', async () => {
@@ -82,12 +82,47 @@ describe('PartitionTracker', () => {
     });
     store.wipe();
     await store.initialize('0', false);
-    const write = { leadId: 'lead-x', expected: undefined, due: null, changes: [] };
-    await store.commit([write], T, { epoch: '0', partition: { field: 'g|t|2', known: new Map(), next: 90 } });
-    expect((await store.positions('g|t|2')).filter((p) => p !== null)).toEqual([90]);
+    await store.commit([write('lead-x')], T, {
+      epoch: '0',
+      partition: { field: 'g|t|2', known: new Map(), next: 90 },
+    });
+    expect((await offsets('g|t|2')).filter((p) => p !== null)).toEqual([90]);
     const err = await tracker.begin('t', 2, 91, '0').catch((e: unknown) => e);
     expect(seekOf(err)).toBe(0);
     await expect(tracker.begin('t', 2, 0, '0')).resolves.toBeDefined();
+  });
+
+  it('sees a lost commit call although the offset it wrote did not move (a conflict round, a second call)', async () => {
+    const guard = await tracker.begin('t', 0, 100, '0');
+    await store.commit([write('lead-a')], T, guard);
+    const rollBack = store.snapshot();
+    // The same chunk's next call (another lead, or a conflict round): the same offset, 99.
+    await store.commit([write('lead-b')], T, guard);
+    rollBack();
+    expect((await store.read(['lead-b'])).size).toBe(0);
+    expect(await offsets('g|t|0')).toContain(99);
+    const err = await store
+      .commit([write('lead-c')], T, { ...guard, partition: { ...guard.partition!, allShards: true } })
+      .catch((e: unknown) => e);
+    expect((err as LeadScorerError).code).toBe('PARTITION_FENCED');
+  });
+
+  it('audits quiet partitions: a rollback while nothing arrives is found and read again', async () => {
+    await tracker.begin('t', 4, 0, '0');
+    await tracker.done('t', 4, 199, '0');
+    const rollBack = store.snapshot();
+    await tracker.begin('t', 4, 200, '0');
+    await store.commit([write('lead-q')], T, await tracker.begin('t', 4, 200, '0'));
+    await tracker.done('t', 4, 249, '0');
+    // Nothing changed underneath: nothing to do.
+    expect(await tracker.audit(0)).toEqual([]);
+    rollBack();
+    // Not quiet for long enough yet: left to the next commit.
+    expect(await tracker.audit(60_000)).toEqual([]);
+    expect(await tracker.audit(0)).toEqual([{ topic: 't', partition: 4, offset: 200 }]);
+    expect((await metrics.partitionRewinds.get()).values[0]?.value).toBe(1);
+    // The consumer seeks there; the chunk it reads next starts there and is accepted.
+    expect((await tracker.begin('t', 4, 200, '0')).partition?.next).toBe(199);
   });
 });
 

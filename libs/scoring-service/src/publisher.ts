@@ -3,20 +3,48 @@ import type { Logger, Metrics } from '@leadscorer/runtime';
 
 export type PublishSource = 'inline' | 'relay' | 'scheduler';
 
+interface PublisherDeps {
+  store: ScoreStore;
+  sink: StageChangeSink;
+  metrics: Metrics;
+  clock: () => number;
+  log?: Logger;
+}
+
 /**
  * Publishes recorded stage changes and only then removes them from the outbox. A crash between
  * the broker's ack and the outbox delete publishes the change again, with the same event id.
  */
 export class StageChangePublisher {
-  private readonly deps: { store: ScoreStore; sink: StageChangeSink; metrics: Metrics; clock: () => number };
+  private readonly deps: PublisherDeps;
 
-  constructor(deps: { store: ScoreStore; sink: StageChangeSink; metrics: Metrics; clock: () => number }) {
+  constructor(deps: PublisherDeps) {
     this.deps = deps;
   }
 
-  async publish(recorded: readonly RecordedChange[], source: PublishSource): Promise<void> {
-    if (recorded.length === 0) return;
+  /**
+   * `verify`: publish only what the outbox still holds (after a hold: what Redis lost meanwhile
+   * is derived again from the events, and published then).
+   */
+  async publish(
+    all: readonly RecordedChange[],
+    source: PublishSource,
+    opts: { verify?: boolean } = {},
+  ): Promise<void> {
     const { store, sink, metrics, clock } = this.deps;
+    let recorded = all;
+    if (opts.verify && all.length > 0) {
+      const present = await store.outboxHas(all);
+      recorded = all.filter((_, i) => present[i]);
+      if (recorded.length < all.length) {
+        metrics.stageChangesWithdrawn.inc(all.length - recorded.length);
+        this.deps.log?.warn(
+          { withdrawn: all.length - recorded.length },
+          'stage changes Redis no longer holds were not published (it went back in time); the events behind them are read again',
+        );
+      }
+    }
+    if (recorded.length === 0) return;
     await sink.send(
       recorded.map((r) => r.change),
       clock(),
@@ -33,42 +61,110 @@ export class StageChangePublisher {
   }
 }
 
+export interface BackgroundPublisherOptions {
+  source: PublishSource;
+  /**
+   * How long after its commit a change is held before it is published, checked still in the
+   * outbox: the time after which Redis cannot lose it any more (publish-hold.ts). 0 publishes at
+   * once.
+   */
+  holdMs: number;
+  /** Publishes in flight at once; beyond that, submit() waits for the oldest. */
+  limit?: number;
+  /** Changes held at most; beyond that, new ones are left to the relay (they are in the outbox). */
+  maxHeld?: number;
+}
+
 /**
- * The consumers' inline publishing, off the consumer's path: a chunk's stage changes are already
- * safe in the outbox when they are handed over, so the consumer goes on to its next fetch at once
- * instead of waiting for the broker's ack (which held up every partition of the fetch). At most
- * `limit` publishes are in flight; beyond that, submit() waits for the oldest. A publish that
- * fails is logged and left in the outbox, for the relay.
+ * The services' own publishing (consumers' inline path, fading-leads), off their path: a
+ * chunk's stage changes are already safe in the outbox when they are handed over, so the caller
+ * goes on at once instead of waiting for the broker's ack. A publish that fails is logged and
+ * left in the outbox, for the relay.
+ *
+ * With a hold, changes wait `holdMs` after their commit and are published only if the outbox
+ * still holds them: a change is never published before Redis has made it durable, so a Redis
+ * that goes back in time (a host crash under `appendfsync everysec`, a failover to a replica
+ * that was behind) cannot take back a change the world has seen; the events behind it are read
+ * again and derive it once more, published then, under the same id, with the only content ever
+ * published for that id.
  */
 export class BackgroundPublisher {
   private readonly publisher: StageChangePublisher;
   private readonly log: Logger;
-  private readonly limit: number;
-  private readonly inflight = new Set<Promise<void>>();
+  private readonly opts: Required<BackgroundPublisherOptions>;
 
-  constructor(publisher: StageChangePublisher, log: Logger, limit = 16) {
+  /** Sets the hold once it is known (resolvePublishHold needs Redis connected). */
+  setHold(ms: number): void {
+    this.opts.holdMs = ms;
+  }
+
+  private readonly inflight = new Set<Promise<void>>();
+  private held: { due: number; recorded: readonly RecordedChange[] }[] = [];
+  private heldCount = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(publisher: StageChangePublisher, log: Logger, opts: BackgroundPublisherOptions) {
     this.publisher = publisher;
     this.log = log;
-    this.limit = limit;
+    this.opts = { limit: 16, maxHeld: 100_000, ...opts };
   }
 
   async submit(recorded: readonly RecordedChange[]): Promise<void> {
-    while (this.inflight.size >= this.limit) await Promise.race(this.inflight);
-    const p = this.publisher.publish(recorded, 'inline').then(
+    if (recorded.length === 0) return;
+    if (this.opts.holdMs === 0) {
+      while (this.inflight.size >= this.opts.limit) await Promise.race(this.inflight);
+      this.start(recorded, false);
+      return;
+    }
+    if (this.heldCount + recorded.length > this.opts.maxHeld) return; // the relay publishes them
+    this.held.push({ due: Date.now() + this.opts.holdMs, recorded });
+    this.heldCount += recorded.length;
+    this.schedule();
+  }
+
+  /** Publishes what is held now (graceful stop) and waits for every publish in flight. */
+  async flush(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    this.release(Number.POSITIVE_INFINITY);
+    await Promise.all(this.inflight);
+  }
+
+  private schedule(): void {
+    if (this.timer || this.held.length === 0) return;
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.release(Date.now());
+        this.schedule();
+      },
+      Math.max(0, this.held[0]!.due - Date.now()),
+    );
+    this.timer.unref();
+  }
+
+  /** Publishes, in one batch per call, everything held that is due by `until`. */
+  private release(until: number): void {
+    let n = 0;
+    while (n < this.held.length && this.held[n]!.due <= until) n++;
+    if (n === 0) return;
+    const due = this.held.slice(0, n).flatMap((h) => h.recorded);
+    this.held = this.held.slice(n);
+    this.heldCount -= due.length;
+    this.start(due, true);
+  }
+
+  private start(recorded: readonly RecordedChange[], verify: boolean): void {
+    const p = this.publisher.publish(recorded, this.opts.source, { verify }).then(
       () => undefined,
       (err: unknown) => {
         this.log.warn(
-          { err, changes: recorded.length },
-          'inline publish failed; the outbox relay will publish',
+          { code: (err as { code?: string }).code, reason: (err as Error).message, changes: recorded.length },
+          'publish failed; the outbox relay will publish',
         );
       },
     );
     this.inflight.add(p);
     void p.finally(() => this.inflight.delete(p));
-  }
-
-  /** Waits for every publish in flight (graceful stop). */
-  async flush(): Promise<void> {
-    await Promise.all(this.inflight);
   }
 }

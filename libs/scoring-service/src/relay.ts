@@ -19,6 +19,11 @@ export interface OutboxRelayOptions {
   batchSize: number;
 }
 
+/** The relay's minimum age with the publish hold known: never younger than the hold. */
+export function relayMinAge(minAgeMs: number, holdMs: number): number {
+  return Math.max(minAgeMs, holdMs);
+}
+
 export class OutboxRelay {
   private readonly opts: OutboxRelayOptions;
   private timer: NodeJS.Timeout | undefined;
@@ -28,6 +33,11 @@ export class OutboxRelay {
 
   constructor(opts: OutboxRelayOptions) {
     this.opts = opts;
+  }
+
+  /** Entries younger than this are left alone (at least the publish hold). */
+  setMinAge(ms: number): void {
+    this.opts.minAgeMs = ms;
   }
 
   start(): void {

@@ -4,8 +4,9 @@ import { loadScoringEnv, type ScoringEnv } from './config.ts';
 import { FadingLoop } from './fading.ts';
 import { PartitionTracker } from './partitions.ts';
 import { createScoringProcessor } from './processor.ts';
+import { resolvePublishHold } from './publish-hold.ts';
 import { BackgroundPublisher } from './publisher.ts';
-import { OutboxRelay } from './relay.ts';
+import { OutboxRelay, relayMinAge } from './relay.ts';
 import { StateGuard } from './state-guard.ts';
 import { type Wiring, wire } from './wiring.ts';
 
@@ -70,6 +71,12 @@ async function startScoring(
   return { ...running, wiring: wiring! };
 }
 
+/**
+ * How long a partition must be quiet before its positions are compared with Redis's (a quiet
+ * partition meets no fenced commit: partitions.ts, audit), and how often they are.
+ */
+const AUDIT_IDLE_MS = 5_000;
+
 /** A consumer service: one consumer group over its input topics, scoring events into Redis. */
 export function startConsumerService(
   spec: ConsumerServiceSpec,
@@ -79,6 +86,8 @@ export function startConsumerService(
     const { env } = w;
     const topics = spec.topics.map((t) => w.catalogue.get(t).topic);
     let stopping = false;
+    let audit: NodeJS.Timeout | undefined;
+    let auditing = false;
     const groupId = env.CONSUMER_GROUP ?? `lead-scorer.${spec.service}`;
     const source = new KafkajsSource({
       kafka: w.kafka,
@@ -94,7 +103,10 @@ export function startConsumerService(
       // Partitions may have moved: read their positions in Redis again before applying.
       onGroupJoin: () => partitions.reset(),
     });
-    const inline = new BackgroundPublisher(w.publisher, w.log.child({ component: 'publisher' }));
+    const inline = new BackgroundPublisher(w.publisher, w.log.child({ component: 'publisher' }), {
+      source: 'inline',
+      holdMs: 0,
+    });
     const partitions = new PartitionTracker({
       store: w.store,
       group: groupId,
@@ -134,6 +146,7 @@ export function startConsumerService(
       start: async () => {
         // Consume only once Redis holds the state: if it lost it, wait (not ready, metric,
         // one log line) until it is rebuilt or accepted empty, with the ops server up.
+        inline.setHold(await publishHold(w));
         const begin = async (): Promise<void> => {
           await state.waitUntilOk();
           await source.start(processor);
@@ -141,9 +154,24 @@ export function startConsumerService(
         };
         if ((await state.check()) !== undefined) await begin();
         else void begin().catch((err: unknown) => (stopping ? undefined : fatal(err)));
+        audit = setInterval(() => {
+          if (auditing || !state.ok()) return;
+          auditing = true;
+          partitions
+            .audit(AUDIT_IDLE_MS)
+            .then((seeks) => {
+              for (const s of seeks) source.seek(s.topic, s.partition, s.offset);
+            })
+            .catch((err: unknown) => w.log.debug({ err }, 'position audit failed; next time'))
+            .finally(() => {
+              auditing = false;
+            });
+        }, AUDIT_IDLE_MS);
+        audit.unref();
       },
       stopWork: async () => {
         stopping = true;
+        clearInterval(audit);
         state.stop();
         await source.stop();
         await inline.flush();
@@ -170,7 +198,10 @@ export function startRelayService(
       batchSize: 200,
     });
     return {
-      start: async () => relay.start(),
+      start: async () => {
+        relay.setMinAge(relayMinAge(w.env.RELAY_MIN_AGE_MS, await publishHold(w)));
+        relay.start();
+      },
       stopWork: () => relay.stop(),
       live: () => true,
       ready: () => relay.isHealthy(),
@@ -189,11 +220,15 @@ export function startFadingService(
       log: w.log.child({ component: 'state' }),
       metrics: w.metrics,
     });
+    const publisher = new BackgroundPublisher(w.publisher, w.log.child({ component: 'publisher' }), {
+      source: 'scheduler',
+      holdMs: 0,
+    });
     const loop = new FadingLoop({
       store: w.store,
       scorer: w.scorer,
       state,
-      publisher: w.publisher,
+      publish: (recorded) => publisher.submit(recorded),
       metrics: w.metrics,
       log: w.log.child({ component: 'fading' }),
       clock: w.clock,
@@ -201,13 +236,23 @@ export function startFadingService(
       batchSize: 200,
     });
     return {
-      start: async () => loop.start(),
-      stopWork: () => loop.stop(),
+      start: async () => {
+        publisher.setHold(await publishHold(w));
+        loop.start();
+      },
+      stopWork: async () => {
+        await loop.stop();
+        await publisher.flush();
+      },
       // Live while passes keep completing (a wedged loop gets the pod restarted).
       live: () => loop.lastPassAt() === 0 || Date.now() - loop.lastPassAt() < 60_000,
       ready: () => loop.isHealthy(),
     };
   });
+}
+
+function publishHold(w: Wiring): Promise<number> {
+  return resolvePublishHold(w.env.PUBLISH_HOLD_MS, w.redis, w.log);
 }
 
 /** Whether a consumer group has committed any offset on these topics: it applied events before. */

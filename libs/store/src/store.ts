@@ -1,14 +1,17 @@
-import type {
-  CommitGuard,
-  CommitResult,
-  LeadWrite,
-  PartitionGuard,
-  RecordedChange,
-  ScoreStore,
-  StageChangeRecord,
-  StateEpochs,
-  StoredLead,
-  StoreVersion,
+import {
+  type CommitGuard,
+  type CommitResult,
+  type LeadWrite,
+  type PartitionGuard,
+  type Position,
+  PositionMarks,
+  parsePosition,
+  type RecordedChange,
+  type ScoreStore,
+  type StageChangeRecord,
+  type StateEpochs,
+  type StoredLead,
+  type StoreVersion,
 } from '@leadscorer/core';
 import type { Model } from '@leadscorer/engine';
 import { LeadScorerError } from '@leadscorer/errors';
@@ -42,6 +45,7 @@ export class RedisScoreStore implements ScoreStore {
   private readonly scripts: Scripts;
   private readonly maxPerCall: number;
   private table: Promise<NameTable> | undefined;
+  private readonly marks = new PositionMarks();
 
   constructor(opts: RedisScoreStoreOptions) {
     this.opts = opts;
@@ -160,8 +164,9 @@ export class RedisScoreStore implements ScoreStore {
       }
     }
     const started = performance.now();
+    const marks = calls.map(() => (partition ? this.marks.next(partition.next) : undefined));
     const replies = await Promise.all(
-      calls.map((c) => this.sendCommit(commitCall(keys, c.writes, now, names, guard, c.shards))),
+      calls.map((c, i) => this.sendCommit(commitCall(keys, c.writes, now, names, guard, c.shards, marks[i]))),
     ).catch((err: unknown) => {
       throw redisError(err, 'commit');
     });
@@ -177,8 +182,7 @@ export class RedisScoreStore implements ScoreStore {
         refused ??= refusal(flags, shard, guard);
         return;
       }
-      if (partition?.next !== undefined)
-        for (const shard of call.shards) partition.known.set(shard, partition.next);
+      if (partition) for (const shard of call.shards) partition.known.set(shard, marks[c]!);
       let next = 1;
       call.writes.forEach((w, i) => {
         if (flags[i] !== '1') {
@@ -225,13 +229,13 @@ export class RedisScoreStore implements ScoreStore {
     }
   }
 
-  async positions(field: string): Promise<(number | null)[]> {
+  async positions(field: string): Promise<(Position | null)[]> {
     const { client, keys } = this.opts;
     try {
       const raw = await Promise.all(
         Array.from({ length: keys.shards }, (_, s) => client.hget(stateKey(keys, s), field)),
       );
-      return raw.map((v) => (v === null ? null : Number(v)));
+      return raw.map(parsePosition);
     } catch (err) {
       throw redisError(err, 'positions');
     }
@@ -289,6 +293,23 @@ export class RedisScoreStore implements ScoreStore {
       }));
     } catch (err) {
       throw redisError(err, 'outbox read');
+    }
+  }
+
+  async outboxHas(changes: readonly RecordedChange[]): Promise<boolean[]> {
+    if (changes.length === 0) return [];
+    const { client, keys } = this.opts;
+    try {
+      // One pipeline; on a Cluster each XRANGE goes to its shard's node.
+      const pipeline = client.pipeline();
+      for (const c of changes) pipeline.xrange(outboxKey(keys, c.shard), c.outboxId, c.outboxId);
+      const replies = (await pipeline.exec()) ?? [];
+      return replies.map(([err, entries]) => {
+        if (err) throw err;
+        return (entries as unknown[]).length > 0;
+      });
+    } catch (err) {
+      throw redisError(err, 'outbox check');
     }
   }
 
@@ -354,6 +375,8 @@ export function commitCall(
   names: NameTable,
   guard?: CommitGuard,
   shards: readonly number[] = shardsOf(writes, keys.shards),
+  /** The position mark this call writes (PositionMarks.next): required with a partition guard. */
+  mark?: string,
 ): CommitCall {
   const slot = new Map(shards.map((shard, i) => [shard, i + 1]));
   const shardKeys: string[] = [];
@@ -383,13 +406,14 @@ export function commitCall(
       shards.length,
       packed.take(),
       guard?.epoch ?? '',
-      guard?.partition ? packGuard(guard.partition, shards) : '',
+      guard?.partition ? packGuard(guard.partition, shards, mark) : '',
     ],
   };
 }
 
 /** The partition guard argument (lua/commit.lua ARGV[4]). */
-function packGuard(p: PartitionGuard, shards: readonly number[]): Buffer {
+function packGuard(p: PartitionGuard, shards: readonly number[], mark: string | undefined): Buffer {
+  if (mark === undefined) throw new Error('a partition guard needs the mark the call writes');
   const g = new CommitPacker();
   const field = Buffer.from(p.field);
   g.u16(field.length);
@@ -399,13 +423,10 @@ function packGuard(p: PartitionGuard, shards: readonly number[]): Buffer {
     if (known === null) g.u8(0);
     else {
       g.u8(1);
-      g.bytes(Buffer.from(String(known)));
+      g.bytes(Buffer.from(known));
     }
-    if (p.next === undefined) g.u8(0);
-    else {
-      g.u8(1);
-      g.bytes(Buffer.from(String(p.next)));
-    }
+    g.u8(1);
+    g.bytes(Buffer.from(mark));
   }
   return g.take();
 }
