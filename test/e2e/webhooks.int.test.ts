@@ -4,8 +4,11 @@ import { join } from 'node:path';
 import { createRegistryClient, createSerde, DLQ_HEADERS, type LeadStageChanged } from '@leadscorer/contracts';
 import { transitionId } from '@leadscorer/engine';
 import type { RunningService } from '@leadscorer/runtime';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DeliveryQueue } from '../../services/sales-alerts/src/queue.ts';
 import { startSalesAlerts } from '../../services/sales-alerts/src/service.ts';
+import { testInfra } from '../support/infra.ts';
 import { eventually, type ScorerEnv, scorerEnv } from '../support/scorer.ts';
 import { type Answer, startReceiver } from '../support/webhook-receiver.ts';
 
@@ -85,7 +88,7 @@ describe('webhook delivery', () => {
 
   /** Every dead letter of sales-alerts so far: event id and parsed details, read from the beginning. */
   async function deadLetters(
-    expected: number,
+    until: (letters: { eventId: string }[]) => boolean,
   ): Promise<{ eventId: string; code: string; details: Record<string, unknown> }[]> {
     const out: { eventId: string; code: string; details: Record<string, unknown> }[] = [];
     const consumer = env.contracts.kafka.consumer({
@@ -107,7 +110,7 @@ describe('webhook delivery', () => {
       },
     });
     try {
-      await eventually(`${expected} dead letters`, async () => out.length >= expected, 90_000);
+      await eventually('the dead letters', async () => until(out), 90_000);
       // Anything dead-lettered twice would arrive meanwhile.
       await new Promise((r) => setTimeout(r, 2_000));
     } finally {
@@ -182,7 +185,7 @@ describe('webhook delivery', () => {
     const started = Date.now();
     await publish(changes);
     const failing = changes.filter((c) => kindOf(c.leadId) !== 'ok');
-    const letters = await deadLetters(failing.length);
+    const letters = await deadLetters((l) => l.length >= failing.length);
     const took = Date.now() - started;
 
     // Each failing event dead-lettered exactly once, with its reason; the good ones delivered once.
@@ -348,5 +351,62 @@ describe('webhook delivery', () => {
     expect(
       metric(text, 'leadscorer_alerts_skipped_total', { subscriber: 'sales-team', reason: 'not-chosen' }),
     ).toBeGreaterThanOrEqual(downs.length + noise.length);
+  });
+
+  it('the cap holds across a crash: attempts a dead instance started count, no further request is made', async () => {
+    const receiver = await startReceiver(SECRET, () => ({ status: 204 }));
+    closers.push(receiver.close);
+    const redis = new Redis(testInfra().redisUrl);
+    const c = change('crashed-1', 'unqualified', 'cql', 1, 'crash-test');
+    const queue = new DeliveryQueue({
+      redis,
+      prefix: env.keyPrefix,
+      subscriber: 'after-crash',
+      dedupeTtlMs: 60_000,
+    });
+    try {
+      // An instance claimed the job twice (attempts 1 and 2 of 2) and died each time mid-request.
+      await queue.enqueue(
+        c.eventId,
+        {
+          body: JSON.stringify(c),
+          leadId: c.leadId,
+          toStage: c.toStage,
+          source: { topic: stageTopic(), partition: 0, offset: '0', timestamp: '0', key: null, value: null },
+        },
+        Date.now(),
+        false,
+      );
+      expect((await queue.claim(Date.now(), 0, 1)).jobs[0]?.attempts).toBe(1);
+      expect((await queue.claim(Date.now(), 0, 1)).jobs[0]?.attempts).toBe(2);
+    } finally {
+      redis.disconnect();
+    }
+    const file = join(mkdtempSync(join(tmpdir(), 'subs-')), 'subscriptions.yaml');
+    writeFileSync(
+      file,
+      `subscribers:\n  - id: after-crash\n    url: ${receiver.url}\n    secretEnv: HOOK_SECRET\n    maxAttempts: 2\n    filter: { modelVersions: [crash-test] }\n`,
+    );
+    const alerts = await startSalesAlerts(
+      env.env({
+        SUBSCRIPTIONS_FILE: file,
+        HOOK_SECRET: SECRET,
+        CONSUMER_GROUP: env.contracts.group('alerts-crash'),
+        DELIVERY_POLL_MS: '50',
+        LOG_LEVEL: 'error',
+      }),
+      () => {},
+      0,
+    );
+    running.push(alerts);
+    const mine = (l: { eventId: string }[]) => l.filter((x) => x.eventId === c.eventId);
+    const letters = mine(await deadLetters((l) => mine(l).length > 0));
+    expect(letters).toHaveLength(1);
+    expect(letters[0]).toMatchObject({
+      eventId: c.eventId,
+      code: 'DELIVERY_FAILED',
+      details: { subscriber: 'after-crash', attempts: 2, reason: 'attempts-exhausted' },
+    });
+    expect(receiver.hits).toEqual([]);
   });
 });
