@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { LeadScorerError } from '@leadscorer/errors';
 import type { Route } from '@leadscorer/runtime';
 import { describe, expect, it } from 'vitest';
+import { newApiKey } from '../../../scripts/api-key.ts';
 import { readApi } from './api.ts';
 import { checkApiKey, hashKey } from './auth.ts';
 
@@ -32,6 +33,12 @@ describe('checkApiKey', () => {
       expect(d?.status, String(h)).toBe(401);
       expect(d?.headers?.['www-authenticate'], String(h)).toMatch(/^Bearer realm="lead-scorer"/);
     }
+  });
+
+  it('accepts a key made by npm run api-key, configured by its printed hash', () => {
+    const { key, hash } = newApiKey();
+    expect(key).toMatch(/^lsk_[A-Za-z0-9_-]{43}$/);
+    expect(checkApiKey(req(`Bearer ${key}`), [Buffer.from(hash, 'hex')])).toBeUndefined();
   });
 
   it('403 for a well-formed key that is not configured', () => {

@@ -1,4 +1,4 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -31,6 +31,20 @@ describe('loadSubscriptions', () => {
     expect(crm!.filter.direction).toBe('up');
     expect(chat).toMatchObject({ id: 'chat-ops', maxAttempts: 5, concurrency: 4 });
     expect(chat!.filter).toEqual({ stages: null, direction: 'any', modelVersions: null });
+  });
+
+  it('reads the documented example (services/sales-alerts/subscriptions.example.yaml)', () => {
+    const file = resolve(import.meta.dirname, '../subscriptions.example.yaml');
+    const subs = loadSubscriptions(file, {
+      env: { SALES_WEBHOOK_SECRET: 's'.repeat(32), NURTURE_WEBHOOK_SECRET: 'n'.repeat(32) },
+      stages: STAGES,
+      defaults,
+      text: readFileSync(file, 'utf8'),
+    });
+    expect(subs.map((s) => [s.id, s.filter.direction, s.maxAttempts])).toEqual([
+      ['sales-team', 'up', 5],
+      ['nurture', 'down', 8],
+    ]);
   });
 
   it.each([
