@@ -38,6 +38,7 @@ export class Deliverer {
   /** A 429 or 503 with Retry-After holds the whole subscriber, not only the one event. */
   private notBefore = 0;
   private stopping = false;
+  private queueDown = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
 
@@ -71,11 +72,16 @@ export class Deliverer {
         const claimed = await queue.claim(now, this.leaseMs, want);
         metrics.queueDepth.set({ subscriber: sub.id }, claimed.depth);
         jobs = claimed.jobs;
+        if (this.queueDown) log.info({ subscriber: sub.id }, 'delivery queue available again');
+        this.queueDown = false;
       } catch (err) {
-        log.warn(
-          { subscriber: sub.id, err: (err as Error).message },
-          'delivery queue unavailable: will retry',
-        );
+        // Once per outage, not once per poll.
+        if (!this.queueDown)
+          log.warn(
+            { subscriber: sub.id, err: (err as Error).message },
+            'delivery queue unavailable: will retry',
+          );
+        this.queueDown = true;
       }
       for (const job of jobs) {
         this.breaker.started(now);
