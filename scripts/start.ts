@@ -15,6 +15,7 @@ import {
   registerSchemas,
 } from '@leadscorer/contracts';
 import { Kafka, logLevel } from 'kafkajs';
+import { newApiKey } from './api-key.ts';
 import { acquireStartLock } from './demo/lock.ts';
 import { prepareModel } from './demo/model.ts';
 import { PERSONAS } from './demo/personas.ts';
@@ -179,6 +180,7 @@ async function run(undo: Undo[]): Promise<number> {
   // 4. The services: the first to exit ends the start at once, with its reason.
   const logDir = join(cfg.infraDir, 'logs');
   mkdirSync(logDir, { recursive: true });
+  const apiKey = newApiKey();
   const serviceEnv = {
     ...process.env,
     KAFKA_BROKERS: ep.kafkaBrokers,
@@ -192,6 +194,8 @@ async function run(undo: Undo[]): Promise<number> {
     KAFKA_SESSION_TIMEOUT_MS: '10000',
     WEBHOOK_URL: hookUrl,
     WEBHOOK_SECRET: randomBytes(24).toString('hex'),
+    // The read API wants a key: one for this run, printed in the banner.
+    API_KEY_HASHES: apiKey.hash,
     ALERT_STAGES: 'mql,sql,pql,cql',
     NODE_OPTIONS: '--disable-warning=TimeoutNegativeWarning',
   };
@@ -233,7 +237,8 @@ async function run(undo: Undo[]): Promise<number> {
 Lead scorer is running (model ${model.version}${opts['real-time'] ? '' : `, demo half-lives: ${model.halfLives}`}).
   Kafka ${ep.kafkaBrokers}   registry ${ep.registryUrl}   Redis ${ep.redisUrl}
   Metrics    ${SERVICES.map((s) => `http://127.0.0.1:${s.port}/metrics`).join('\n             ')}
-  Read API   http://127.0.0.1:8080/leads/${example}   (OpenAPI: http://127.0.0.1:8080/openapi.json)
+  Read API   curl -H 'Authorization: Bearer ${apiKey.key}' http://127.0.0.1:8080/leads/${example}
+             (a key for this run; OpenAPI: http://127.0.0.1:8080/openapi.json)
   Logs       ${logDir}/<service>.log
 Personas: ${opts.personas.map((p) => p.name).join(', ')}; background traffic ${opts.rate}/s. Ctrl-C stops.
 

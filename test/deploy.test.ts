@@ -5,6 +5,7 @@ import { createMetrics } from '@leadscorer/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadScoringEnv, scoringEnvSchema } from '../libs/scoring-service/src/config.ts';
+import { leadApiEnvSchema, loadLeadApiEnv } from '../services/lead-api/src/config.ts';
 import { alertsEnvSchema, loadAlertsEnv } from '../services/sales-alerts/src/config.ts';
 
 // Keeps deploy/ (Kubernetes manifests, Prometheus rules and config, Grafana dashboard) honest
@@ -135,7 +136,9 @@ function defaultPort(s: string): number {
 
 /** Loads the scoring model (itself, or through the scoring-service runtime). */
 function readsModel(s: string): boolean {
-  return /\b(loadModel|startConsumerService|startRelayService|startFadingService)\b/.test(serviceSource(s));
+  return /\b(loadModel|readModel|startConsumerService|startRelayService|startFadingService)\b/.test(
+    serviceSource(s),
+  );
 }
 
 /** A member of a Kafka consumer group (directly or through the scoring-service runtime). */
@@ -144,9 +147,9 @@ function isConsumer(s: string): boolean {
 }
 
 function envSchemaOf(s: string): { keys: string[]; load: (env: NodeJS.ProcessEnv) => unknown } {
-  return s === 'sales-alerts'
-    ? { keys: Object.keys(alertsEnvSchema.shape), load: loadAlertsEnv }
-    : { keys: Object.keys(scoringEnvSchema.shape), load: loadScoringEnv };
+  if (s === 'sales-alerts') return { keys: Object.keys(alertsEnvSchema.shape), load: loadAlertsEnv };
+  if (s === 'lead-api') return { keys: Object.keys(leadApiEnvSchema.shape), load: loadLeadApiEnv };
+  return { keys: Object.keys(scoringEnvSchema.shape), load: loadScoringEnv };
 }
 
 /** Names the services treat as secrets (libs/runtime/src/config.ts redacts the same). */
@@ -439,7 +442,7 @@ describe('deploy/kubernetes', () => {
     const fromSecrets = new Set(
       deployments.flatMap((d) => d.spec.template.spec.containers.flatMap(secretRefs)).map((e) => e.name),
     );
-    for (const name of ['KAFKA_SASL_PASSWORD', 'REDIS_PASSWORD', 'WEBHOOK_SECRET'])
+    for (const name of ['KAFKA_SASL_PASSWORD', 'REDIS_PASSWORD', 'WEBHOOK_SECRET', 'API_KEY_HASHES'])
       expect(fromSecrets, name).toContain(name);
     for (const name of fromSecrets) {
       expect(Object.keys(sharedEnv), `shared environment sets ${name}`).not.toContain(name);
@@ -476,6 +479,7 @@ describe('deploy/kubernetes', () => {
     const readBySome = new Set([
       ...Object.keys(scoringEnvSchema.shape),
       ...Object.keys(alertsEnvSchema.shape),
+      ...Object.keys(leadApiEnvSchema.shape),
       'NODE_OPTIONS',
     ]);
     for (const s of services) {
@@ -490,7 +494,12 @@ describe('deploy/kubernetes', () => {
       }
       // Secrets stand in with plausible values; the configuration must then load.
       for (const e of secretRefs(c)) {
-        env[e.name] = e.name === 'WEBHOOK_URL' ? 'https://hooks.example.com/x' : 'x'.repeat(32);
+        env[e.name] =
+          e.name === 'WEBHOOK_URL'
+            ? 'https://hooks.example.com/x'
+            : e.name === 'API_KEY_HASHES'
+              ? '0'.repeat(64)
+              : 'x'.repeat(32);
       }
       const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
       expect(() => schema.load(cleaned), s).not.toThrow();

@@ -28,7 +28,10 @@ function lineOf(text: string, needle: string): number {
 
 function run(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, LEAD_API_KEY: 'lsk_model-cli-test' },
+    });
     let out = '';
     let err = '';
     child.stdout.on('data', (d) => {
@@ -112,8 +115,12 @@ describe('npm run model -- check', () => {
     let server: Server;
     let url = '';
     beforeAll(async () => {
-      // Answers like lead-api's GET /leads/{id}; 404 for any other lead.
+      // Answers like lead-api's GET /leads/{id} (with its API key); 404 for any other lead.
       server = createServer((req, res) => {
+        if (req.headers.authorization !== 'Bearer lsk_model-cli-test') {
+          res.writeHead(401, { 'www-authenticate': 'Bearer' }).end();
+          return;
+        }
         const found = req.url === '/leads/lead-1';
         res.writeHead(found ? 200 : 404, { 'content-type': 'application/json' });
         res.end(

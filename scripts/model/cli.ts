@@ -44,7 +44,8 @@ ship that file, so a model reaches production only through a commit of it.
 Options:
   --deployed FILE   compare with this model file instead (e.g. one taken from a cluster)
   --running URL     also compare with the version a running read API reports; URL is any
-                    lead's address, e.g. http://127.0.0.1:8080/leads/<lead id>
+                    lead's address, e.g. http://127.0.0.1:8080/leads/<lead id>, with
+                    the read API's key in LEAD_API_KEY
   --strict          exit 1 on a warning too (for CI)
   -h, --help        this text
 
@@ -124,7 +125,7 @@ async function check(file: string, opts: { deployed?: string; running?: string; 
   const committed = opts.deployed ? fileModel(opts.deployed) : committedModel(ROOT);
   if (typeof committed === 'string') console.log(`note: ${committed}`);
   else deployed.push(committed);
-  if (opts.running) deployed.push(await runningModel(opts.running));
+  if (opts.running) deployed.push(await runningModel(opts.running, process.env.LEAD_API_KEY));
   const { warnings, notes } = versionFindings(loaded, deployed);
   for (const n of notes) console.log(`note: ${n}`);
   for (const w of warnings) console.log(`warning: ${w}`);

@@ -40,12 +40,23 @@ export function fileModel(file: string): DeployedModel {
   return { source: file, version: loaded.spec.version, spec: loaded.spec };
 }
 
-/** The model version a running lead-api reports on any lead's address. */
-export async function runningModel(url: string): Promise<DeployedModel> {
+/**
+ * The model version a running lead-api reports on any lead's address. The read API wants an API
+ * key: `apiKey` (the CLI takes it from LEAD_API_KEY, never from an argument that shell history keeps).
+ */
+export async function runningModel(url: string, apiKey?: string): Promise<DeployedModel> {
   const hint = 'give a lead address of the read API, e.g. http://127.0.0.1:8080/leads/<lead id>';
   let body: unknown;
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+    const res = await fetch(url, {
+      signal: AbortSignal.timeout(5_000),
+      headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
+    });
+    if (res.status === 401 || res.status === 403) {
+      throw new ModelToolError(
+        `${url} answered HTTP ${res.status}: the read API needs an API key it accepts in LEAD_API_KEY`,
+      );
+    }
     if (!res.ok) throw new ModelToolError(`${url} answered HTTP ${res.status}: ${hint}`);
     body = await res.json();
   } catch (err) {

@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLeadApi } from '../../services/lead-api/src/server.ts';
 import { startSalesAlerts } from '../../services/sales-alerts/src/service.ts';
+import { AUTH } from '../support/api-key.ts';
 import { testInfra } from '../support/infra.ts';
 import { eventually, MODEL_FILE, type ScorerEnv, scorerEnv } from '../support/scorer.ts';
 
@@ -29,8 +30,12 @@ writeFileSync(
 const model = loadModel(readFileSync(FAST_MODEL, 'utf8'), FAST_MODEL);
 const SECRET = 'a-webhook-secret-for-tests';
 
-async function get(port: number, path: string): Promise<{ status: number; body: string }> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`);
+async function get(
+  port: number,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers });
   return { status: res.status, body: await res.text() };
 }
 
@@ -247,7 +252,7 @@ describe('operations', () => {
     const api = await startLeadApi(env.env({ MODEL_FILE: FAST_MODEL }), 0);
     running.push(api);
     const lead = `metrics-${t0}`;
-    const res = await get(api.ops.port, `/leads/${lead}`);
+    const res = await get(api.ops.port, `/leads/${lead}`, AUTH);
     expect(res.status).toBe(200);
     const body = JSON.parse(res.body) as {
       stage: string;
@@ -261,11 +266,12 @@ describe('operations', () => {
     expect(body.stage).toBe(stored.stage);
     expect(body.explanation.contributions.map((c) => c.ruleId)).toContain('pricing_page');
     expect(body.recentStageChanges.length).toBeGreaterThanOrEqual(1);
-    expect((await get(api.ops.port, '/leads/nobody-here')).status).toBe(404);
-    const bad = await get(api.ops.port, `/leads/${'x'.repeat(200)}`);
+    expect((await get(api.ops.port, '/leads/nobody-here', AUTH)).status).toBe(404);
+    expect((await get(api.ops.port, `/leads/${lead}`)).status).toBe(401);
+    const bad = await get(api.ops.port, `/leads/${'x'.repeat(200)}`, AUTH);
     expect(bad.status).toBe(400);
     expect(JSON.parse(bad.body).message).toMatch(/1-128 characters/);
-    expect((await get(api.ops.port, '/leads/%20padded')).status).toBe(400);
+    expect((await get(api.ops.port, '/leads/%20padded', AUTH)).status).toBe(400);
     expect(JSON.parse((await get(api.ops.port, '/openapi.json')).body).openapi).toBe('3.1.0');
   });
 

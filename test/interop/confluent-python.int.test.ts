@@ -6,6 +6,7 @@ import { crc32 } from 'node:zlib';
 import { Partitioners, type PartitionMetadata } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { AUTH } from '../support/api-key.ts';
 import { type InProcessScorer, startInProcessScorer } from '../support/in-process-scorer.ts';
 import { eventually, MODEL_FILE, type ScorerEnv, scorerEnv } from '../support/scorer.ts';
 
@@ -201,6 +202,8 @@ interface LeadView {
 }
 
 async function readLead(scorer: InProcessScorer, lead: string): Promise<LeadView | undefined> {
-  const res = await fetch(`http://127.0.0.1:${scorer.apiPort}/leads/${encodeURIComponent(lead)}`);
+  const res = await fetch(`http://127.0.0.1:${scorer.apiPort}/leads/${encodeURIComponent(lead)}`, {
+    headers: AUTH,
+  });
   return res.status === 200 ? ((await res.json()) as LeadView) : undefined;
 }

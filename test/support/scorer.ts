@@ -7,6 +7,7 @@ import avro from 'avsc';
 import { type Cluster, Redis } from 'ioredis';
 import type { Kafka } from 'kafkajs';
 import { type ContractsEnv, contractsEnv } from '../../libs/contracts/src/int-support.ts';
+import { TEST_API_KEY_HASH } from './api-key.ts';
 import { testInfra, uniqueName } from './infra.ts';
 import { toRecord } from './records.ts';
 
@@ -47,6 +48,8 @@ export async function scorerEnv(label: string, partitions = 3): Promise<ScorerEn
       ENSURE_TOPICS: 'false',
       RETRY_INITIAL_MS: '50',
       RETRY_MAX_MS: '1000',
+      // lead-api reads it (the read API needs a key: test/support/api-key.ts); the others ignore it.
+      API_KEY_HASHES: TEST_API_KEY_HASH,
       ...extra,
     }),
     produce: (events) => produceEvents(contracts.kafka, contracts, events),

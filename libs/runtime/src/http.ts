@@ -1,11 +1,15 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import type { Logger } from './logger.ts';
 
 /**
  * /metrics, /healthz (the process is alive and its loop is not wedged) and /readyz (it is
- * connected and has joined its consumer group). Extra routes (the read API) plug in via
- * `routes`; an unknown path is a 404 with a message, a wrong method a 405.
+ * connected and has joined its consumer group; a service may answer it asynchronously, e.g. with a
+ * Redis PING under a deadline). These three answer GET and HEAD only (405 with Allow otherwise) and
+ * need no credentials: Kubernetes probes and Prometheus call them. Extra routes (the read API)
+ * plug in via `routes`; an unknown path is a 404 with a message. An error a route throws is a 500
+ * that says nothing of the error (logged instead): internals stay inside.
  */
 export type Route = (
   req: import('node:http').IncomingMessage,
@@ -17,9 +21,13 @@ export interface OpsServerOptions {
   port: number;
   registry: Registry;
   live: () => boolean;
-  ready: () => boolean;
+  ready: () => boolean | Promise<boolean>;
   routes?: Route[];
+  /** Where a route's unexpected error is logged (it is never sent to the client). */
+  log?: Pick<Logger, 'error'>;
 }
+
+const OPS_PATHS = new Set(['/metrics', '/healthz', '/readyz']);
 
 export interface OpsServer {
   server: Server;
@@ -40,6 +48,14 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const handle = async (): Promise<void> => {
+      if (OPS_PATHS.has(url.pathname) && req.method !== 'GET' && req.method !== 'HEAD') {
+        return send(
+          res,
+          405,
+          { error: 'method_not_allowed', message: `${url.pathname} answers GET and HEAD only` },
+          { allow: 'GET, HEAD' },
+        );
+      }
       if (url.pathname === '/metrics') {
         res.writeHead(200, { 'content-type': opts.registry.contentType });
         res.end(await opts.registry.metrics());
@@ -50,7 +66,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
         return send(res, ok ? 200 : 503, { status: ok ? 'ok' : 'unhealthy' });
       }
       if (url.pathname === '/readyz') {
-        const ok = opts.ready();
+        const ok = await opts.ready();
         return send(res, ok ? 200 : 503, { status: ok ? 'ready' : 'not ready' });
       }
       for (const route of opts.routes ?? []) {
@@ -60,7 +76,9 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
       send(res, 404, { error: 'not_found', message: `no route for ${req.method} ${url.pathname}` });
     };
     handle().catch((err: unknown) => {
-      send(res, 500, { error: 'internal', message: err instanceof Error ? err.message : 'internal error' });
+      opts.log?.error({ err, path: url.pathname }, 'request failed');
+      if (!res.headersSent) send(res, 500, { error: 'internal', message: 'internal error' });
+      else res.destroy();
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -32,6 +32,11 @@ export interface ServiceParts {
   stop(): Promise<void>;
   live(): boolean;
   ready(): boolean;
+  /**
+   * A check /readyz also awaits after ready() (e.g. lead-api's Redis PING under a deadline): for
+   * readiness that a connection state alone cannot tell, such as a Redis that is frozen.
+   */
+  readyProbe?(): Promise<boolean>;
   routes?: Route[];
 }
 
@@ -74,7 +79,8 @@ export async function startService<E extends CommonEnv>(spec: ServiceSpec<E>): P
       port: env.HTTP_PORT ?? spec.defaultPort,
       registry: metrics.registry,
       live: () => parts.live(),
-      ready: () => parts.ready(),
+      ready: async () => parts.ready() && (parts.readyProbe ? await parts.readyProbe() : true),
+      log,
       ...(parts.routes ? { routes: parts.routes } : {}),
     });
     await parts.start();

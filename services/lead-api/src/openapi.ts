@@ -7,8 +7,10 @@ export const OPENAPI = {
     // test/version.test.ts fails when they disagree.
     version: '0.1.0',
     description:
-      "A lead's current stage, its scores decayed to now, why (the rules that contribute, largest first) and its recent stage changes. Answers from Redis; scores are computed by the same engine the scorers use.",
+      "A lead's current stage, its scores decayed to now, why (the rules that contribute, largest first) and its recent stage changes. Answers from Redis; scores are computed by the same engine the scorers use.\n\nEvery operation needs an API key (`Authorization: Bearer <key>`) except this document and the operational endpoints /metrics, /healthz and /readyz, which stay open for Kubernetes probes and Prometheus (keep the port inside the cluster network). Without a key, or with a malformed Authorization header, the answer is 401 with `WWW-Authenticate: Bearer`; a key that is not configured gets 403. When Redis is unavailable or does not answer within the request deadline, the answer is 503 with `Retry-After` and no detail of the failure.",
   },
+  // Every operation needs a key unless it says `security: []`.
+  security: [{ apiKey: [] }],
   // Where `npm start` and docker compose publish it, and its in-cluster Service (deploy/kubernetes).
   servers: [
     { url: 'http://127.0.0.1:8080', description: 'local: npm start or docker compose' },
@@ -40,10 +42,15 @@ export const OPENAPI = {
             description: 'Malformed lead id',
             content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
           },
+          '401': { $ref: '#/components/responses/Unauthorized' },
+          '403': { $ref: '#/components/responses/Forbidden' },
           '404': {
             description: 'No such lead',
             content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
           },
+          '405': { $ref: '#/components/responses/MethodNotAllowed' },
+          '500': { $ref: '#/components/responses/Internal' },
+          '503': { $ref: '#/components/responses/Unavailable' },
         },
       },
     },
@@ -51,12 +58,108 @@ export const OPENAPI = {
       get: {
         operationId: 'getOpenApi',
         summary: 'This document',
-        responses: { '200': { description: 'The OpenAPI document', content: { 'application/json': {} } } },
+        security: [],
+        responses: {
+          '200': { description: 'The OpenAPI document', content: { 'application/json': {} } },
+          '405': { $ref: '#/components/responses/MethodNotAllowed' },
+        },
+      },
+    },
+    '/healthz': {
+      get: {
+        operationId: 'getHealth',
+        summary: 'Liveness (Kubernetes livenessProbe); GET and HEAD only, no key',
+        security: [],
+        responses: {
+          '200': {
+            description: 'Alive',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Status' } } },
+          },
+          '405': { $ref: '#/components/responses/MethodNotAllowed' },
+          '503': {
+            description: 'Not alive: restart it',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Status' } } },
+          },
+        },
+      },
+    },
+    '/readyz': {
+      get: {
+        operationId: 'getReadiness',
+        summary:
+          'Readiness (Kubernetes readinessProbe): Redis answered a PING within READY_TIMEOUT_MS; GET and HEAD only, no key',
+        security: [],
+        responses: {
+          '200': {
+            description: 'Ready',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Status' } } },
+          },
+          '405': { $ref: '#/components/responses/MethodNotAllowed' },
+          '503': {
+            description:
+              'Not ready: Redis is unreachable or did not answer in time (the answer is reused for READY_CACHE_MS)',
+            content: { 'application/json': { schema: { $ref: '#/components/schemas/Status' } } },
+          },
+        },
+      },
+    },
+    '/metrics': {
+      get: {
+        operationId: 'getMetrics',
+        summary: 'Prometheus metrics; GET and HEAD only, no key',
+        security: [],
+        responses: {
+          '200': { description: 'Prometheus text exposition format', content: { 'text/plain': {} } },
+          '405': { $ref: '#/components/responses/MethodNotAllowed' },
+        },
       },
     },
   },
   components: {
+    securitySchemes: {
+      apiKey: {
+        type: 'http',
+        scheme: 'bearer',
+        description:
+          'An API key as a bearer token. The service stores only SHA-256 hashes of the keys (API_KEY_HASHES or API_KEY_HASHES_FILE); `npm run api-key` makes a key and its hash.',
+      },
+    },
+    responses: {
+      Unauthorized: {
+        description: 'No API key, or a malformed Authorization header',
+        headers: {
+          'WWW-Authenticate': { description: 'Bearer realm="lead-scorer"', schema: { type: 'string' } },
+        },
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
+      Forbidden: {
+        description: 'The API key is not one this deployment accepts',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
+      MethodNotAllowed: {
+        description: 'Wrong HTTP method; Allow lists the right ones',
+        headers: { Allow: { schema: { type: 'string' } } },
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
+      Internal: {
+        description: 'An unexpected error; the body says nothing about it (it is logged)',
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
+      Unavailable: {
+        description:
+          'Redis is unavailable or did not answer within the request deadline (REQUEST_TIMEOUT_MS); retry after the given time',
+        headers: {
+          'Retry-After': { description: 'Seconds to wait before retrying', schema: { type: 'integer' } },
+        },
+        content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+      },
+    },
     schemas: {
+      Status: {
+        type: 'object',
+        required: ['status'],
+        properties: { status: { type: 'string', enum: ['ok', 'unhealthy', 'ready', 'not ready'] } },
+      },
       Error: {
         type: 'object',
         required: ['error', 'message'],

@@ -1,18 +1,20 @@
 import { createRedis, type RunningService, runMain, startService } from '@leadscorer/runtime';
-import { clockOf, loadScoringEnv, readModel, type ScoringEnv, StateGuard } from '@leadscorer/scoring-service';
+import { clockOf, readModel, StateGuard } from '@leadscorer/scoring-service';
 import { RedisScoreStore, SHARDS } from '@leadscorer/store';
-import { leadRoutes } from './api.ts';
+import { leadRoutes, readApi } from './api.ts';
+import { type LeadApiEnv, loadLeadApiEnv } from './config.ts';
+import { redisReadiness } from './readiness.ts';
 
 /** The read API: answers from Redis, decayed to now by the engine. Stateless; scale freely. */
-export function startLeadApi(
+export async function startLeadApi(
   rawEnv: NodeJS.ProcessEnv,
   defaultPort = 8080,
   onFatal: (err: unknown) => void = () => undefined,
 ): Promise<RunningService> {
-  return startService<ScoringEnv>({
+  return startService<LeadApiEnv>({
     name: 'lead-api',
     defaultPort,
-    env: loadScoringEnv(rawEnv),
+    env: loadLeadApiEnv(rawEnv),
     onFatal,
     build: ({ env, log, metrics }) => {
       const model = readModel(env.MODEL_FILE);
@@ -22,16 +24,26 @@ export function startLeadApi(
         keys: { prefix: env.REDIS_KEY_PREFIX, shards: SHARDS },
         model,
       });
+      // One line per outage, not one per reconnect attempt (ioredis prints them itself otherwise).
+      let down = false;
+      redis.on('error', (err: Error) => {
+        if (!down) log.warn({ err: err.message }, 'Redis unavailable: answering 503 until it is back');
+        down = true;
+      });
+      redis.on('ready', () => {
+        if (down) log.info('Redis available again');
+        down = false;
+      });
       // The state epoch names the stored changes' ids; read now and then (it changes only when
       // the state is rebuilt or accepted empty).
       const state = new StateGuard({ store, log: log.child({ component: 'state' }), metrics });
       let timer: NodeJS.Timeout | undefined;
       const refresh = () => {
-        state.check().catch((err: unknown) => log.warn({ err }, 'could not read the Redis state epochs'));
+        state.check().catch((err: unknown) => log.debug({ err }, 'could not read the Redis state epochs'));
         timer = setTimeout(refresh, 30_000);
         timer.unref();
       };
-      log.info({ model: model.version }, 'serving the read API');
+      log.info({ model: model.version, apiKeys: env.apiKeyHashes.length }, 'serving the read API');
       return {
         connect: () => redis.connect(),
         start: async () => refresh(),
@@ -41,7 +53,15 @@ export function startLeadApi(
         },
         live: () => true,
         ready: () => redis.status === 'ready',
-        routes: [leadRoutes({ store, model, clock: clockOf(env), epoch: () => state.epoch })],
+        readyProbe: redisReadiness(redis, { timeoutMs: env.READY_TIMEOUT_MS, cacheMs: env.READY_CACHE_MS }),
+        routes: [
+          readApi(leadRoutes({ store, model, clock: clockOf(env), epoch: () => state.epoch }), {
+            apiKeyHashes: env.apiKeyHashes,
+            deadlineMs: env.REQUEST_TIMEOUT_MS,
+            retryAfterSeconds: env.RETRY_AFTER_SECONDS,
+            log,
+          }),
+        ],
       };
     },
   });
