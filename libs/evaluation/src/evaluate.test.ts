@@ -215,3 +215,48 @@ describe('the hand-computed history', () => {
     });
   });
 });
+
+describe('no leakage: what happens at or after a time is not known before it', () => {
+  const subjects = [{ label: 'm', file: 'm.yaml', model: loadModel(handModel(40, 10), 'm.yaml') }];
+  const evaluate = async (records: ReturnType<typeof web>[] | ReturnType<typeof outcome>[]) => {
+    const items = byArrival(records.map(historyItem).filter((i) => i !== null));
+    return buildReport(await replay(items, subjects, { from: T0, to: d(28) }), {
+      horizonMs: 7 * DAY,
+      source: 't',
+    });
+  };
+
+  it('counts no stage reached once the deal closed', async () => {
+    // Won on day 2, read the pricing page on day 3 (a customer now): MQL after the outcome.
+    const r = await evaluate([
+      web('g', d(1), '/blog/a'),
+      outcome('g', d(2), 'WON'),
+      web('g', d(3), '/pricing'),
+    ] as never);
+    expect(r.models[0]!.conversion.find((c) => c.stage === 'mql')!.leads).toBe(0);
+    // The entry itself happened: sales would have been alerted.
+    expect(r.models[0]!.weekly[0]!.entries['mql']).toBe(1);
+  });
+
+  it('scores a snapshot on what arrived strictly before it, and only leads still open', async () => {
+    // Pricing exactly at the Monday of week 2: not in that Monday's snapshot (score 10 from the
+    // blog visit decayed), in the next one. Won on day 15: open at days 7 and 14, not at 21.
+    const r = await evaluate([
+      web('h', d(1), '/blog/a'),
+      web('h', d(7), '/pricing'),
+      outcome('h', d(15), 'WON'),
+      web('z', d(40), '/blog/z'), // the history runs on: every horizon ends within it
+    ] as never);
+    const engagement = r.models[0]!.ranking[0]!;
+    expect(engagement.observations).toBe(2);
+    expect(engagement.snapshots).toBe(2);
+    const filled = engagement.deciles.filter((x) => x.observations > 0);
+    expect(filled.map((x) => [x.decile, x.won])).toEqual([
+      [1, 1],
+      [6, 0], // rank 2 of 2: floor(10 x 1 / 2) + 1
+    ]);
+    // Day 14: pricing a week old plus the blog visit; day 7: the blog visit alone.
+    expect(filled[0]!.minScore).toBeCloseTo(40 * 2 ** -1 + 10 * 2 ** (-13 / 7), 5);
+    expect(filled[1]!.minScore).toBeCloseTo(10 * 2 ** (-6 / 7), 5);
+  });
+});

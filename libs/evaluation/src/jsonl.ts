@@ -127,7 +127,7 @@ export function parseHistoryLine(text: string, where: string): TopicRecord {
   if (problems.length > 0) {
     throw new LeadScorerError(
       'MESSAGE_VALIDATION_FAILED',
-      `${where}: ${problems[0]} (not a ${topic} record${problems.length > 1 ? `; ${problems.length - 1} more problems` : ''})`,
+      `${where}: ${problems[0]} (topic ${topic}${problems.length > 1 ? `; ${problems.length - 1} more problems` : ''})`,
       { details: { where, field: problems[0]!.split(':')[0]! } },
     );
   }
