@@ -27,7 +27,7 @@ Models:
 
 Output:
   --out DIR            writes report.html, report.json and one CSV per table (created if missing)
-  --list N             leads shown in the page's stage-differences table (default 100; the
+  --list N             leads shown in the page's stage-differences table (default 50; the
                        CSV has all)
 
 What counts:
@@ -88,7 +88,7 @@ const SCHEMA = z
     model: z.string().min(1).default(DEFAULT_MODEL),
     candidate: z.string().min(1).optional(),
     out: z.string({ error: 'is required: the folder to write the report to' }).min(1),
-    list: count(0, 100_000).default(100),
+    list: count(0, 100_000).default(50),
     from: date.optional(),
     to: date.optional(),
     horizon: z

@@ -102,17 +102,22 @@ export function findings(report: EvaluationReport): Finding[] {
 function volumes(a: ModelReport, b: ModelReport): Finding[] {
   const total = (m: ModelReport, stage: string) =>
     m.weekly.reduce((sum, w) => sum + (w.entries[stage] ?? 0), 0);
-  return a.stages
+  const parts = a.stages
     .filter((s) => s !== DISQUALIFIED && b.stages.includes(s))
     .map((stage) => {
       const [x, y] = [total(a, stage), total(b, stage)];
-      const change = x === 0 ? '' : ` (${y >= x ? '+' : ''}${Math.round(((y - x) / x) * 100)}%)`;
-      return {
-        topic: `${stage} volume`,
-        verdict: 'unknown' as const,
-        text: `Sales would have received ${y} ${stage.toUpperCase()} alerts under the ${b.label} model and ${x} under the ${a.label} model over the period${change}.`,
-      };
+      const percent = x === 0 ? 0 : Math.round(((y - x) / x) * 100);
+      const change = percent === 0 ? '' : ` (${percent > 0 ? '+' : ''}${percent}%)`;
+      return `${stage.toUpperCase()} ${x} -> ${y}${change}`;
     });
+  if (parts.length === 0) return [];
+  return [
+    {
+      topic: 'alert volume',
+      verdict: 'unknown',
+      text: `Alerts sales would have received over the period, ${a.label} -> ${b.label}: ${parts.join(', ')}.`,
+    },
+  ];
 }
 
 /**

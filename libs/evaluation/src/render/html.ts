@@ -173,7 +173,7 @@ function summary(report: EvaluationReport): string {
 <h2>Which model wins on what</h2>
 ${headline}
 <ul class="findings">${items.join('\n')}</ul>
-<p class="note">Differences in AUC under 0.01 and in rates under half a point are called "about the same": on a few thousand leads smaller ones are within chance.</p>
+<p class="note">"About the same": AUCs within 0.01, rates within half a point or one standard error; smaller differences are within chance on this many leads. Look first at the ranking of the scores that drive your stages (the AUC: does a higher score mean a likelier sale?), then at the stages sales acts on (precision: how often an alert is worth it; recall: how many of the sales it flagged), then at the volumes sales would have to handle.</p>
 </section>`;
 }
 
@@ -181,9 +181,9 @@ function counted(report: EvaluationReport): string {
   const c = report.counts;
   return `<section id="counted">
 <h2>What was counted</h2>
-<p><b>${c.leads}</b> leads had behaviour before the period ended and no deal closed before it began: <b>${c.won}</b> won, ${c.lost} lost, ${c.noOutcome} have no outcome yet (counted as not won).
-${c.closedBefore} leads whose deal closed before the period are left out. A lead's first outcome decides${c.laterOutcomes ? ` (${c.laterOutcomes} later outcomes were ignored)` : ''}.
-${c.eventsApplied} events were replayed${c.eventsAfterPeriod ? `, ${c.eventsAfterPeriod} after the period were not` : ''}. Stages count when reached before the lead's outcome; scores are taken before it, so nothing the outcome caused leaks in.</p>
+<p><b>${n(c.leads)}</b> leads had behaviour before the period ended and no deal closed before it began: <b>${n(c.won)}</b> won, ${n(c.lost)} lost, ${n(c.noOutcome)} have no outcome yet (counted as not won).
+${c.closedBefore ? `${n(c.closedBefore)} leads whose deal closed before the period are left out. ` : ''}A lead's first outcome decides${c.laterOutcomes ? ` (${n(c.laterOutcomes)} later outcomes were ignored)` : ''}.
+${n(c.eventsApplied)} events were replayed${c.eventsAfterPeriod ? `, ${n(c.eventsAfterPeriod)} after the period were not` : ''}. Stages count when reached before the lead's outcome; scores are taken before it, so nothing the outcome caused leaks in.</p>
 </section>`;
 }
 
@@ -198,7 +198,7 @@ function differences(report: EvaluationReport, maxListed: number): string {
       (s) =>
         `<td><b>${esc(s.endStage)}</b>${s.reached.length ? `<br><small>reached: ${s.reached.map((r) => `${esc(r.stage)} on ${r.date} <i>(${esc(r.cause)})</i>`).join('; ')}</small>` : ''}<br><small>points: ${s.rules.map((r) => `${esc(r.ruleId)} ${r.points.toFixed(1)}`).join(', ') || 'none'}</small></td>`,
     );
-    return `<tr><td>${esc(l.leadId)}</td><td>${l.outcome ? `${l.outcome.toLowerCase()} ${l.outcomeDate}` : 'none yet'}</td>${cells.join('')}</tr>`;
+    return `<tr><td class="nowrap">${esc(l.leadId)}</td><td class="nowrap">${l.outcome ? `${l.outcome.toLowerCase()} ${l.outcomeDate}` : 'none yet'}</td>${cells.join('')}</tr>`;
   });
   return `<section id="differences">
 <h2>Leads whose stage would differ</h2>
@@ -245,6 +245,10 @@ function day(iso: string): string {
 
 function days(v: number | null): string {
   return v === null ? '' : v.toFixed(1);
+}
+
+function n(v: number): string {
+  return v.toLocaleString('en-US');
 }
 
 function money(v: number): string {

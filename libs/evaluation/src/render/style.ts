@@ -13,11 +13,12 @@ th, td { border-bottom: 1px solid #e4e8ec; padding: 4px 10px; text-align: left; 
 th.model { text-align: center; border-bottom: 2px solid #9aa5b1; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 table.leads td { max-width: 420px; }
+td.nowrap { white-space: nowrap; }
 .findings { padding-left: 0; list-style: none; }
 .finding { margin: 6px 0; padding: 6px 10px; border-left: 4px solid #9aa5b1; background: #f8f9fa; }
 .finding.second { border-color: #ee7733; }
 .finding.first { border-color: #4477aa; }
-.badge { display: inline-block; min-width: 120px; font-weight: 600; font-size: 12px; text-transform: uppercase; color: #52606d; }
+.badge { display: inline-block; margin-right: 6px; font-weight: 600; font-size: 12px; text-transform: uppercase; color: #52606d; }
 .headline { font-size: 17px; }
 .note { color: #616e7c; font-size: 13px; }
 figure.chart { margin: 12px 0 20px; }
