@@ -54,6 +54,7 @@ describe('npm run evaluate', () => {
       [['--demo', '--out', dir, '--from', '2025-03-01', '--to', '2025-02-01'], '--to: must be after --from'],
       [['--demo', '--out', dir, '--leads', 'many'], '--leads: expected a whole number'],
       [['--history', 'h.jsonl', '--out', dir, '--seed', '3'], '--seed belongs to --demo'],
+      [['--demo', '--out', CLI], `--out: ${CLI} is a file, not a folder`],
     ] as const) {
       const r = await run(...args);
       expect(r.code, args.join(' ')).toBe(2);

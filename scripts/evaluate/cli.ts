@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { isLeadScorerError } from '@leadscorer/errors';
 import {
@@ -27,6 +27,10 @@ async function main(argv: string[]): Promise<number> {
   if (options === 'help') {
     console.log(USAGE);
     return 0;
+  }
+  // Before any work: a report that cannot be written is wrong usage, found at once.
+  if (existsSync(options.out) && !statSync(options.out).isDirectory()) {
+    throw new UsageError(`--out: ${options.out} is a file, not a folder`);
   }
   const subjects: ModelUnderTest[] = [subject('current', options.model)];
   if (options.candidate) subjects.push(subject('candidate', options.candidate));
