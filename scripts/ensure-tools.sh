@@ -5,7 +5,9 @@
 # - Confluent's Python client (Debian package python3-confluent-kafka, with python3-requests its
 #   registry client needs) for test/interop: a Kafka and schema-registry client we did not write.
 #   Its AvroSerializer is built on fastavro, which Debian does not package: pip puts it in
-#   .infra/python (git-ignored), which only that test puts on the Python path.
+#   .infra/python (git-ignored), which only that test puts on the Python path;
+# - chromium (Debian package) renders the evaluation report in a real headless browser
+#   (libs/evaluation, driven by playwright-core, which downloads no browser of its own).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=/usr/bin/python3
@@ -17,6 +19,7 @@ has_python_client() { [ -x "$PYTHON" ] && "$PYTHON" -c 'import confluent_kafka, 
 packages=()
 command -v promtool >/dev/null 2>&1 || packages+=(prometheus)
 has_python_client || packages+=(python3-confluent-kafka python3-requests python3-pip)
+[ -x /usr/bin/chromium ] || packages+=(chromium)
 if [ "${#packages[@]}" -gt 0 ] && can_apt; then
   echo "[setup] installing ${packages[*]} (Debian packages)..." >&2
   (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${packages[@]}") \
