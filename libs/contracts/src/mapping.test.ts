@@ -1,3 +1,4 @@
+import type { CauseKind } from '@leadscorer/engine';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLES } from './examples.ts';
 import { AVRO_SCHEMAS } from './generated/index.ts';
@@ -134,8 +135,10 @@ describe('toStageChangedRecord', () => {
       'reopened',
       'decay',
       'signal-expired',
-    ];
+      'model-change',
+    ] satisfies CauseKind[];
     for (const kind of engineKinds) expect(causeKindSymbol(kind)).not.toBe('UNKNOWN');
+    expect(causeKindSymbol('model-change')).toBe('MODEL_CHANGE');
     expect(causeKindSymbol('something-new')).toBe('UNKNOWN');
   });
 });

@@ -25,6 +25,7 @@ export {
   type Rule,
   type Stage,
 } from './model-types.ts';
+export { type PublishedStage, rebase } from './rebase.ts';
 export { evaluateStage, isDisqualified, isSalesQualified, scoresAt } from './stage.ts';
 export {
   copyState,

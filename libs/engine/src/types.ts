@@ -100,7 +100,9 @@ export type CauseKind =
   | 'disqualified'
   | 'reopened'
   | 'decay'
-  | 'signal-expired';
+  | 'signal-expired'
+  /** A rescore: the lead's stage under the new model differs from the one published (rebase). */
+  | 'model-change';
 
 export interface StageCause {
   kind: CauseKind;
