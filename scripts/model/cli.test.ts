@@ -174,7 +174,8 @@ describe('npm run model -- diff / explain / --help', () => {
     expect((await run('--help')).out).toContain('Commands:');
     expect((await run('diff', 'only-one.yaml')).code).toBe(2);
     expect((await run('explain', 'x.yaml', '--strict')).code).toBe(2);
-  });
+    // Seven node processes one after the other: allow for a busy machine.
+  }, 60_000);
 });
 
 describe('nextVersion', () => {

@@ -40,4 +40,4 @@ export {
 } from './records.ts';
 export { advanceDue, applyChunk, type ChunkResult, type ScorerOptions } from './scorer.ts';
 export { SHARDS, shardOf } from './shards.ts';
-export { GENESIS_EPOCH, PositionMarks, parsePosition, type StateStatus, stateOf } from './state.ts';
+export { GENESIS_EPOCH, PositionMarks, parsePosition, RETIRED, type StateStatus, stateOf } from './state.ts';

@@ -10,6 +10,13 @@ import type { Position, StateEpochs } from './ports.ts';
  */
 export const GENESIS_EPOCH = '0';
 
+/**
+ * The epoch a rescore writes into every shard of the generation of keys it replaces
+ * (`retired:<new generation>`): commits to it are refused with GENERATION_RETIRED, and writers
+ * follow the active generation.
+ */
+export const RETIRED = 'retired:';
+
 export type StateStatus =
   /** No shard holds an epoch: nothing was ever written, or everything was lost. */
   | { kind: 'empty' }

@@ -29,6 +29,7 @@ export type ErrorCode =
   | 'STATE_CONFLICT'
   | 'STATE_LOST'
   | 'PARTITION_FENCED'
+  | 'GENERATION_RETIRED'
   | 'INVARIANT_VIOLATED';
 
 interface ErrorClass {
@@ -62,6 +63,9 @@ const CLASSES: Record<ErrorCode, ErrorClass> = {
   // A partition's applied position in Redis is not where this consumer left it (Redis went back
   // in time, or another consumer moved it): re-read the positions and seek, never skip.
   PARTITION_FENCED: { retryable: true, poison: false },
+  // The generation of keys a service writes was retired by a rescore switching to a new one:
+  // follow the active generation and retry (the new one's positions say where to read from).
+  GENERATION_RETIRED: { retryable: true, poison: false },
   INVARIANT_VIOLATED: { retryable: false, poison: false },
 };
 

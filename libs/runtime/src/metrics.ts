@@ -22,6 +22,7 @@ export interface Metrics {
   transitions: Counter<'from' | 'to'>;
   stageChangesPublished: Counter<'source'>;
   stageChangesWithdrawn: Counter;
+  generation: Gauge;
   outboxDepth: Gauge;
   ruleHits: Counter<'rule'>;
 }
@@ -131,6 +132,11 @@ export function createMetrics(service: string, opts: { defaultMetrics?: boolean 
     stageChangesWithdrawn: new Counter({
       name: 'leadscorer_stage_changes_withdrawn_total',
       help: 'Stage changes held for durability that Redis no longer held when due (it went back in time): not published, derived again from the events',
+      registers: r,
+    }),
+    generation: new Gauge({
+      name: 'leadscorer_generation',
+      help: 'The generation of Redis keys (and model) the service works on; a rescore switches to the next',
       registers: r,
     }),
     outboxDepth: new Gauge({

@@ -2,6 +2,7 @@ import type { RecordedChange } from '@leadscorer/core';
 import { advanceDue, type ScorerOptions, type ScoreStore } from '@leadscorer/core';
 import type { LeadScorerError } from '@leadscorer/errors';
 import type { Logger, Metrics } from '@leadscorer/runtime';
+import type { StageChangePublisher } from './publisher.ts';
 import type { StateGuard } from './state-guard.ts';
 
 /**
@@ -14,10 +15,10 @@ import type { StateGuard } from './state-guard.ts';
  * first.
  */
 export interface FadingLoopOptions {
-  store: ScoreStore;
-  scorer: ScorerOptions;
+  /** The active generation's store, scorer and publisher (read at each pass). */
+  current: () => { store: ScoreStore; scorer: ScorerOptions; publisher: StageChangePublisher };
   /** Hands recorded changes to the service's BackgroundPublisher (they are in the outbox). */
-  publish: (recorded: RecordedChange[]) => Promise<void>;
+  publish: (recorded: RecordedChange[], publisher: StageChangePublisher) => Promise<void>;
   metrics: Metrics;
   log: Logger;
   clock: () => number;
@@ -55,7 +56,8 @@ export class FadingLoop {
 
   /** One pass over every shard at `now`; returns how many leads changed stage. */
   async pass(now: number): Promise<number> {
-    const { store, publish, batchSize, scorer, state } = this.opts;
+    const { publish, batchSize, state } = this.opts;
+    const { store, scorer, publisher } = this.opts.current();
     const epoch = state.epoch ?? (await state.check());
     if (epoch === undefined) throw new Error('the Redis state is not usable (see the state log line)');
     const guard = { epoch };
@@ -72,7 +74,7 @@ export class FadingLoop {
         if (recorded.length > 0) {
           for (const { change } of recorded)
             this.opts.metrics.transitions.inc({ from: change.from, to: change.to });
-          await publish(recorded);
+          await publish(recorded, publisher);
           moved += recorded.length;
         }
         if (leads < batchSize) break;

@@ -1,6 +1,14 @@
 export { runMain } from '@leadscorer/runtime';
 export { clockOf, loadScoringEnv, type ScoringEnv, scoringEnvSchema } from './config.ts';
 export { FadingLoop, type FadingLoopOptions } from './fading.ts';
+export {
+  ActiveGeneration,
+  type GenerationRecord,
+  generationKey,
+  generationModel,
+  generationPrefix,
+  readGeneration,
+} from './generation.ts';
 export { PartitionTracker, type PartitionTrackerOptions } from './partitions.ts';
 export { createScoringProcessor, type ProcessorDeps } from './processor.ts';
 export { BackgroundPublisher, type PublishSource, StageChangePublisher } from './publisher.ts';
@@ -14,4 +22,4 @@ export {
 } from './service.ts';
 export { KafkaDeadLetterSink, KafkaStageChangeSink } from './sinks.ts';
 export { StateGuard, type StateGuardOptions } from './state-guard.ts';
-export { readModel, type Wiring, wire } from './wiring.ts';
+export { readModel, readModelFile, type ScoringGeneration, type Wiring, wire } from './wiring.ts';

@@ -61,7 +61,14 @@ beforeEach(async () => {
 
 describe('OutboxRelay', () => {
   const relay = () =>
-    new OutboxRelay({ store, publisher, metrics, log, intervalMs: 1000, minAgeMs: 0, batchSize: 2 });
+    new OutboxRelay({
+      current: () => ({ store, publisher }),
+      metrics,
+      log,
+      intervalMs: 1000,
+      minAgeMs: 0,
+      batchSize: 2,
+    });
 
   it('publishes what the outbox holds, in batches, and empties it', async () => {
     const r = relay();
@@ -87,19 +94,18 @@ describe('OutboxRelay', () => {
 describe('FadingLoop', () => {
   let background: BackgroundPublisher;
   beforeEach(() => {
-    background = new BackgroundPublisher(publisher, log, { source: 'scheduler', holdMs: 0 });
+    background = new BackgroundPublisher(log, { source: 'scheduler', holdMs: 0 });
   });
   const loop = () =>
     new FadingLoop({
-      store,
-      scorer,
-      publish: (recorded) => background.submit(recorded),
+      current: () => ({ store, scorer, publisher }),
+      publish: (recorded, p) => background.submit(recorded, p),
       metrics,
       log,
       clock: () => T,
       pollMs: 1000,
       batchSize: 2,
-      state: new StateGuard({ store, log, metrics }),
+      state: new StateGuard({ store: () => store, log, metrics }),
     });
 
   it('moves the leads that are due, once, and reschedules them', async () => {
@@ -127,8 +133,7 @@ describe('FadingLoop', () => {
     expect(await store.outboxDepth()).toBe(6);
     sink.down = false;
     await new OutboxRelay({
-      store,
-      publisher,
+      current: () => ({ store, publisher }),
       metrics,
       log,
       intervalMs: 1000,
@@ -155,8 +160,8 @@ describe('BackgroundPublisher with a hold', () => {
     });
 
   it('publishes a change only once the hold has passed, from the outbox', async () => {
-    const held = new BackgroundPublisher(publisher, log, { source: 'inline', holdMs: 80 });
-    await held.submit(await pending());
+    const held = new BackgroundPublisher(log, { source: 'inline', holdMs: 80 });
+    await held.submit(await pending(), publisher);
     await new Promise((r) => setTimeout(r, 20));
     expect(sink.sent).toEqual([]);
     await new Promise((r) => setTimeout(r, 120));
@@ -169,8 +174,8 @@ describe('BackgroundPublisher with a hold', () => {
     const before = store.snapshot();
     const { recorded } = await applyChunk(store, [signup('d', 3)], T, scorer);
     expect(recorded).toHaveLength(1);
-    const held = new BackgroundPublisher(publisher, log, { source: 'inline', holdMs: 30 });
-    await held.submit(recorded);
+    const held = new BackgroundPublisher(log, { source: 'inline', holdMs: 30 });
+    await held.submit(recorded, publisher);
     before(); // Redis goes back in time over 'd'
     await new Promise((r) => setTimeout(r, 60));
     await held.flush();
@@ -178,7 +183,7 @@ describe('BackgroundPublisher with a hold', () => {
     expect((await metrics.stageChangesWithdrawn.get()).values[0]?.value).toBe(1);
     // Redelivered, the event derives the change again: that one is published.
     const again = await applyChunk(store, [signup('d', 3)], T, scorer);
-    await held.submit(again.recorded);
+    await held.submit(again.recorded, publisher);
     await new Promise((r) => setTimeout(r, 60));
     await held.flush();
     expect(sink.sent.filter((c) => c.lead === 'd').map((c) => `${c.seq}:${c.to}`)).toEqual([

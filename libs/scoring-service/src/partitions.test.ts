@@ -15,7 +15,14 @@ const T = Date.UTC(2026, 5, 1);
 beforeEach(async () => {
   store = new MemoryScoreStore(8);
   metrics = createMetrics('test', { defaultMetrics: false });
-  tracker = new PartitionTracker({ store, group: 'g', log, metrics, clock: () => T, advanceEveryMs: 0 });
+  tracker = new PartitionTracker({
+    store: () => store,
+    group: 'g',
+    log,
+    metrics,
+    clock: () => T,
+    advanceEveryMs: 0,
+  });
   await store.initialize('0', false);
 });
 
@@ -42,7 +49,7 @@ describe('PartitionTracker', () => {
       epoch: '0',
       partition: { field: 'g|t|0', known: new Map(marks.map((m, s) => [s, m])), next: 299, allShards: true },
     });
-    const fresh = new PartitionTracker({ store, group: 'g', log, metrics, clock: () => T });
+    const fresh = new PartitionTracker({ store: () => store, group: 'g', log, metrics, clock: () => T });
     const err = await fresh.begin('t', 0, 500, '0').catch((e: unknown) => e);
     expect((err as LeadScorerError).code).toBe('PARTITION_FENCED');
     expect(seekOf(err)).toBe(300);
@@ -54,7 +61,7 @@ describe('PartitionTracker', () => {
   it('makes a commit of a consumer whose positions moved under it fail, and re-reads them', async () => {
     const guard = await tracker.begin('t', 1, 10, '0');
     const other = new PartitionTracker({
-      store,
+      store: () => store,
       group: 'g',
       log,
       metrics,
@@ -129,12 +136,18 @@ describe('PartitionTracker', () => {
 describe('StateGuard', () => {
   it('initialises a new deployment, and refuses a Redis that lost a deployment with history', async () => {
     const empty = new MemoryScoreStore(8);
-    const first = new StateGuard({ store: empty, log, metrics, hasHistory: async () => false });
+    const first = new StateGuard({ store: () => empty, log, metrics, hasHistory: async () => false });
     expect(await first.check()).toBe('0');
     expect(await empty.epochs()).toEqual(Array(8).fill('0'));
 
     const lost = new MemoryScoreStore(8);
-    const guard = new StateGuard({ store: lost, log, metrics, hasHistory: async () => true, pollMs: 10 });
+    const guard = new StateGuard({
+      store: () => lost,
+      log,
+      metrics,
+      hasHistory: async () => true,
+      pollMs: 10,
+    });
     expect(await guard.check()).toBeUndefined();
     expect(guard.ok()).toBe(false);
     expect((await metrics.stateLost.get()).values[0]?.value).toBe(1);
@@ -149,7 +162,7 @@ describe('StateGuard', () => {
   it('refuses when part of the shards lost their epoch', async () => {
     const s = new MemoryScoreStore(4);
     await s.initialize('0', false);
-    const guard = new StateGuard({ store: s, log, metrics, hasHistory: async () => true });
+    const guard = new StateGuard({ store: () => s, log, metrics, hasHistory: async () => true });
     expect(await guard.check()).toBe('0');
     s.wipe();
     await s.commit([], T, { epoch: '0' }).catch(() => undefined);

@@ -24,7 +24,8 @@ import type { Logger, Metrics } from '@leadscorer/runtime';
  *   Events it reads twice are skipped by the leads' offset watermarks.
  */
 export interface PartitionTrackerOptions {
-  store: ScoreStore;
+  /** The store of the active generation of keys (a switch resets the tracker). */
+  store: () => ScoreStore;
   group: string;
   log: Logger;
   metrics: Metrics;
@@ -77,7 +78,7 @@ export class PartitionTracker {
       return { epoch, partition: e.guard };
     }
     const field = `${this.opts.group}|${topic}|${partition}`;
-    const positions = await this.opts.store.positions(field);
+    const positions = await this.opts.store().positions(field);
     const known = new Map(positions.map((p, shard) => [shard, p?.mark ?? null]));
     const present = positions.filter((p) => p !== null).map((p) => p.offset);
     const guard: PartitionGuard = { field, known, next: firstOffset - 1 };
@@ -91,7 +92,7 @@ export class PartitionTracker {
     };
     if (present.length === 0) {
       // A partition this group never applied: mark every shard at the start.
-      await this.opts.store.commit([], this.opts.clock(), {
+      await this.opts.store().commit([], this.opts.clock(), {
         epoch,
         partition: { ...guard, allShards: true },
       });
@@ -122,7 +123,7 @@ export class PartitionTracker {
     const now = Date.now();
     e.lastActivity = now;
     if (now - e.lastAdvance < (this.opts.advanceEveryMs ?? 2_000)) return;
-    await this.opts.store.commit([], this.opts.clock(), {
+    await this.opts.store().commit([], this.opts.clock(), {
       epoch,
       partition: { ...e.guard, allShards: true },
     });
@@ -140,7 +141,7 @@ export class PartitionTracker {
     const now = Date.now();
     for (const [k, e] of this.entries) {
       if (!e.validated || now - e.lastActivity < idleMs) continue;
-      const positions = await this.opts.store.positions(e.guard.field);
+      const positions = await this.opts.store().positions(e.guard.field);
       // A chunk began meanwhile: its own commits check the marks.
       if (this.entries.get(k) !== e || e.lastActivity > now) continue;
       if (positions.every((p, shard) => (p?.mark ?? null) === (e.guard.known.get(shard) ?? null))) continue;

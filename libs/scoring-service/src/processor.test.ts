@@ -108,27 +108,30 @@ beforeEach(async () => {
   stageChanges = new MemoryStageChanges();
   metrics = createMetrics('test', { defaultMetrics: false });
   const state = new StateGuard({
-    store,
+    store: () => store,
     log: createLogger('test', 'silent'),
     metrics,
     hasHistory: async () => false,
   });
   processor = createScoringProcessor({
     serde: createSerde({ registry: registry as unknown as SchemaRegistry, catalogue }),
-    model,
-    store,
+    generation: {
+      current: () => ({
+        record: { generation: 0 },
+        model,
+        store,
+        scorer: { model, historyLength: 5 },
+        publisher: new StageChangePublisher({ store, sink: stageChanges, metrics, clock: () => now }),
+      }),
+      refresh: async () => false,
+    },
     deadLetters,
-    publishInline: (recorded) =>
-      new StageChangePublisher({ store, sink: stageChanges, metrics, clock: () => now }).publish(
-        recorded,
-        'inline',
-      ),
+    publishInline: (recorded, publisher) => publisher.publish(recorded, 'inline'),
     metrics,
     log: createLogger('test', 'silent'),
     clock: () => now,
-    historyLength: 5,
     partitions: new PartitionTracker({
-      store,
+      store: () => store,
       group: 'g',
       log: createLogger('test', 'silent'),
       metrics,

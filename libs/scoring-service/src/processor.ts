@@ -4,6 +4,7 @@ import {
   applyChunk,
   type DeadLetterSink,
   type RecordedChange,
+  type ScorerOptions,
   type ScoreStore,
   sourceId,
 } from '@leadscorer/core';
@@ -17,22 +18,32 @@ import {
   type Metrics,
 } from '@leadscorer/runtime';
 import type { PartitionTracker } from './partitions.ts';
+import type { StageChangePublisher } from './publisher.ts';
 import type { StateGuard } from './state-guard.ts';
+
+/** The generation of keys a chunk is applied in: its store, model and publisher. */
+export interface ProcessorGeneration {
+  record: { generation: number };
+  model: Model;
+  store: ScoreStore;
+  scorer: ScorerOptions;
+  publisher: StageChangePublisher;
+}
 
 export interface ProcessorDeps {
   serde: Serde;
-  model: Model;
-  store: ScoreStore;
+  /** The active generation (generation.ts): read at each chunk, refreshed when it was retired. */
+  generation: { current(): ProcessorGeneration; refresh(): Promise<boolean> };
   deadLetters: DeadLetterSink;
   /**
-   * Publishes a chunk's recorded stage changes. The services hand them to a BackgroundPublisher
-   * (the changes are safe in the outbox already); it may also simply await the publish.
+   * Publishes a chunk's recorded stage changes through the publisher of the generation they were
+   * recorded in. The services hand them to a BackgroundPublisher (the changes are safe in the
+   * outbox already); it may also simply await the publish.
    */
-  publishInline: (recorded: RecordedChange[]) => Promise<void>;
+  publishInline: (recorded: RecordedChange[], publisher: StageChangePublisher) => Promise<void>;
   metrics: Metrics;
   log: Logger;
   clock: () => number;
-  historyLength: number;
   /** Where each partition is applied up to, in Redis (partitions.ts). */
   partitions: PartitionTracker;
   /** Whether Redis holds the state the service works on (state-guard.ts). */
@@ -53,27 +64,18 @@ const TYPE_CODE: Record<string, string> = { web: 'w', email: 'e', trial: 't', pr
  * a message whose schema is already known is decoded without an await.
  */
 export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
-  const {
-    serde,
-    model,
-    store,
-    deadLetters,
-    publishInline,
-    metrics,
-    log,
-    clock,
-    historyLength,
-    partitions,
-    state,
-  } = deps;
-  const scorer = {
-    model,
-    historyLength,
-    onConflicts: (n: number) => metrics.commitConflicts.inc(n),
-  };
+  const { serde, generation, deadLetters, publishInline, metrics, log, clock, partitions, state } = deps;
   let lastEpoch: string | undefined;
+  let lastGeneration: number | undefined;
   return async (messages: InboundMessage[]) => {
-    const epoch = state.epoch;
+    const g = generation.current();
+    const { model, store, scorer } = g;
+    // A new generation (a rescore switched): its own positions say where to read from.
+    if (g.record.generation !== lastGeneration) {
+      partitions.reset();
+      lastGeneration = g.record.generation;
+    }
+    const epoch = state.epoch ?? (await state.check());
     if (epoch === undefined) {
       // Nothing is applied while Redis does not hold the state (the guard says why, once, and
       // polls until it is rebuilt or accepted empty); the consumer retries this chunk meanwhile.
@@ -145,6 +147,9 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
       // Positions not where this consumer left them: read them again before the retry.
       if (code === 'PARTITION_FENCED') partitions.invalidate(chunkTopic, partition);
       if (code === 'STATE_LOST') state.lost((err as Error).message);
+      // A rescore retired this generation: follow the new one (retried once it is active).
+      if (code === 'GENERATION_RETIRED' && (await generation.refresh().catch(() => false)))
+        await state.check().catch(() => undefined);
       throw err;
     }
     await partitions.done(chunkTopic, partition, last, epoch);
@@ -189,7 +194,7 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
         'stage changes recorded',
       );
       // The fast path; if it fails the changes stay in the outbox and the relay publishes them.
-      await publishInline(recorded);
+      await publishInline(recorded, g.publisher);
     }
   };
 }

@@ -89,7 +89,6 @@ export interface BackgroundPublisherOptions {
  * published for that id.
  */
 export class BackgroundPublisher {
-  private readonly publisher: StageChangePublisher;
   private readonly log: Logger;
   private readonly opts: Required<BackgroundPublisherOptions>;
 
@@ -99,25 +98,28 @@ export class BackgroundPublisher {
   }
 
   private readonly inflight = new Set<Promise<void>>();
-  private held: { due: number; recorded: readonly RecordedChange[] }[] = [];
+  private held: { due: number; recorded: readonly RecordedChange[]; publisher: StageChangePublisher }[] = [];
   private heldCount = 0;
   private timer: NodeJS.Timeout | undefined;
 
-  constructor(publisher: StageChangePublisher, log: Logger, opts: BackgroundPublisherOptions) {
-    this.publisher = publisher;
+  constructor(log: Logger, opts: BackgroundPublisherOptions) {
     this.log = log;
     this.opts = { limit: 16, maxHeld: 100_000, ...opts };
   }
 
-  async submit(recorded: readonly RecordedChange[]): Promise<void> {
+  /**
+   * `publisher`: the one of the generation of keys the changes were recorded in (its outbox is
+   * where they are checked and acknowledged).
+   */
+  async submit(recorded: readonly RecordedChange[], publisher: StageChangePublisher): Promise<void> {
     if (recorded.length === 0) return;
     if (this.opts.holdMs === 0) {
       while (this.inflight.size >= this.opts.limit) await Promise.race(this.inflight);
-      this.start(recorded, false);
+      this.start(recorded, publisher, false);
       return;
     }
     if (this.heldCount + recorded.length > this.opts.maxHeld) return; // the relay publishes them
-    this.held.push({ due: Date.now() + this.opts.holdMs, recorded });
+    this.held.push({ due: Date.now() + this.opts.holdMs, recorded, publisher });
     this.heldCount += recorded.length;
     this.schedule();
   }
@@ -148,14 +150,21 @@ export class BackgroundPublisher {
     let n = 0;
     while (n < this.held.length && this.held[n]!.due <= until) n++;
     if (n === 0) return;
-    const due = this.held.slice(0, n).flatMap((h) => h.recorded);
+    const due = this.held.slice(0, n);
     this.held = this.held.slice(n);
-    this.heldCount -= due.length;
-    this.start(due, true);
+    // One batch per generation (nearly always one).
+    const byPublisher = new Map<StageChangePublisher, RecordedChange[]>();
+    for (const h of due) {
+      this.heldCount -= h.recorded.length;
+      const list = byPublisher.get(h.publisher);
+      if (list) list.push(...h.recorded);
+      else byPublisher.set(h.publisher, [...h.recorded]);
+    }
+    for (const [publisher, recorded] of byPublisher) this.start(recorded, publisher, true);
   }
 
-  private start(recorded: readonly RecordedChange[], verify: boolean): void {
-    const p = this.publisher.publish(recorded, this.opts.source, { verify }).then(
+  private start(recorded: readonly RecordedChange[], publisher: StageChangePublisher, verify: boolean): void {
+    const p = publisher.publish(recorded, this.opts.source, { verify }).then(
       () => undefined,
       (err: unknown) => {
         this.log.warn(

@@ -10,8 +10,8 @@ import type { StageChangePublisher } from './publisher.ts';
  * shard is short and idempotent.
  */
 export interface OutboxRelayOptions {
-  store: ScoreStore;
-  publisher: StageChangePublisher;
+  /** The active generation's store and publisher (read at each pass). */
+  current: () => { store: ScoreStore; publisher: StageChangePublisher };
   metrics: Metrics;
   log: Logger;
   intervalMs: number;
@@ -59,7 +59,8 @@ export class OutboxRelay {
 
   /** One sweep over every shard; returns how many changes it published. */
   async pass(): Promise<number> {
-    const { store, publisher, metrics, log, batchSize, minAgeMs } = this.opts;
+    const { metrics, log, batchSize, minAgeMs } = this.opts;
+    const { store, publisher } = this.opts.current();
     let published = 0;
     try {
       for (let shard = 0; shard < store.shards && !this.stopped; shard++) {

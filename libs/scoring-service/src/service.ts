@@ -29,8 +29,12 @@ function clientParts(w: Wiring): Pick<ServiceParts, 'connect'> & { close(): Prom
     connect: async () => {
       await w.redis.connect();
       await w.producer.connect();
+      // The generation of keys (and its model) to work on; followed from then on.
+      await w.generation.init();
+      w.generation.start();
     },
     close: async () => {
+      w.generation.stop();
       await w.producer.disconnect();
       w.redis.disconnect();
     },
@@ -103,33 +107,33 @@ export function startConsumerService(
       // Partitions may have moved: read their positions in Redis again before applying.
       onGroupJoin: () => partitions.reset(),
     });
-    const inline = new BackgroundPublisher(w.publisher, w.log.child({ component: 'publisher' }), {
+    const inline = new BackgroundPublisher(w.log.child({ component: 'publisher' }), {
       source: 'inline',
       holdMs: 0,
     });
+    const store = () => w.generation.current().store;
     const partitions = new PartitionTracker({
-      store: w.store,
+      store,
       group: groupId,
       log: w.log.child({ component: 'positions' }),
       metrics: w.metrics,
       clock: w.clock,
     });
     const state = new StateGuard({
-      store: w.store,
+      store,
       log: w.log.child({ component: 'state' }),
       metrics: w.metrics,
       hasHistory: () => groupHasOffsets(w.kafka, groupId, topics),
+      generation: () => w.generation.current().record.generation,
     });
     const processor = createScoringProcessor({
       serde: w.serde,
-      model: w.model,
-      store: w.store,
+      generation: w.generation,
       deadLetters: w.deadLetters,
-      publishInline: (recorded) => inline.submit(recorded),
+      publishInline: (recorded, publisher) => inline.submit(recorded, publisher),
       metrics: w.metrics,
       log: w.log,
       clock: w.clock,
-      historyLength: w.scorer.historyLength,
       partitions,
       state,
     });
@@ -189,8 +193,7 @@ export function startRelayService(
 ): Promise<ScoringService> {
   return startScoring({ onFatal: () => undefined, ...spec }, rawEnv, (w) => {
     const relay = new OutboxRelay({
-      store: w.store,
-      publisher: w.publisher,
+      current: () => w.generation.current(),
       metrics: w.metrics,
       log: w.log.child({ component: 'relay' }),
       intervalMs: w.env.RELAY_INTERVAL_MS,
@@ -216,19 +219,19 @@ export function startFadingService(
 ): Promise<ScoringService> {
   return startScoring({ onFatal: () => undefined, ...spec }, rawEnv, (w) => {
     const state = new StateGuard({
-      store: w.store,
+      store: () => w.generation.current().store,
       log: w.log.child({ component: 'state' }),
       metrics: w.metrics,
+      generation: () => w.generation.current().record.generation,
     });
-    const publisher = new BackgroundPublisher(w.publisher, w.log.child({ component: 'publisher' }), {
+    const publisher = new BackgroundPublisher(w.log.child({ component: 'publisher' }), {
       source: 'scheduler',
       holdMs: 0,
     });
     const loop = new FadingLoop({
-      store: w.store,
-      scorer: w.scorer,
+      current: () => w.generation.current(),
       state,
-      publish: (recorded) => publisher.submit(recorded),
+      publish: (recorded, p) => publisher.submit(recorded, p),
       metrics: w.metrics,
       log: w.log.child({ component: 'fading' }),
       clock: w.clock,

@@ -1,4 +1,4 @@
-import { GENESIS_EPOCH, type ScoreStore, stateOf } from '@leadscorer/core';
+import { GENESIS_EPOCH, RETIRED, type ScoreStore, stateOf } from '@leadscorer/core';
 import type { Logger, Metrics } from '@leadscorer/runtime';
 
 /**
@@ -17,17 +17,21 @@ import type { Logger, Metrics } from '@leadscorer/runtime';
  * commit, which calls `lost()`.
  */
 export interface StateGuardOptions {
-  store: ScoreStore;
+  /** The store of the active generation of keys. */
+  store: () => ScoreStore;
   log: Logger;
   metrics: Metrics;
   /** Whether this service has applied events before (committed offsets); undefined: never initialise. */
   hasHistory?: () => Promise<boolean>;
+  /** The active generation's number: an epoch read in another generation is not used. */
+  generation?: () => number;
   pollMs?: number;
 }
 
 export class StateGuard {
   private readonly opts: StateGuardOptions;
   private current: string | undefined;
+  private checkedIn: number | undefined;
   private problem: string | undefined;
   private waiting: Promise<string> | undefined;
   private stopped = false;
@@ -36,9 +40,12 @@ export class StateGuard {
     this.opts = opts;
   }
 
-  /** The epoch to work in; undefined while the state is not usable. */
+  /**
+   * The epoch to work in; undefined while the state is not usable, and after a switch to another
+   * generation of keys until it is checked there.
+   */
   get epoch(): string | undefined {
-    return this.current;
+    return this.checkedIn === this.opts.generation?.() ? this.current : undefined;
   }
 
   ok(): boolean {
@@ -47,15 +54,22 @@ export class StateGuard {
 
   /** Checks the store once; returns the epoch, or undefined with the problem logged. */
   async check(): Promise<string | undefined> {
-    const status = stateOf(await this.opts.store.epochs());
+    const generation = this.opts.generation?.();
+    const status = stateOf(await this.opts.store().epochs());
+    this.checkedIn = generation;
     let problem: string | undefined;
+    if (status.kind === 'ok' && status.epoch.startsWith(RETIRED)) {
+      // A rescore retired this generation and is about to switch to the next: wait for it.
+      this.current = undefined;
+      return undefined;
+    }
     if (status.kind === 'ok') {
       this.settle(status.epoch);
       return status.epoch;
     }
     if (status.kind === 'empty') {
       if (this.opts.hasHistory && !(await this.opts.hasHistory())) {
-        await this.opts.store.initialize(GENESIS_EPOCH, false);
+        await this.opts.store().initialize(GENESIS_EPOCH, false);
         this.opts.log.info('new deployment: Redis state initialised');
         return this.check();
       }
@@ -77,7 +91,8 @@ export class StateGuard {
 
   /** Resolves with the epoch once the state is usable, checking every `pollMs`. */
   waitUntilOk(): Promise<string> {
-    if (this.current !== undefined) return Promise.resolve(this.current);
+    const epoch = this.epoch;
+    if (epoch !== undefined) return Promise.resolve(epoch);
     this.waiting ??= (async () => {
       for (;;) {
         const epoch = await this.check().catch((err: unknown) => {

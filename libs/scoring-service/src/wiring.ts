@@ -7,7 +7,7 @@ import {
   createSerde,
   type Serde,
 } from '@leadscorer/contracts';
-import { HISTORY_LENGTH, type ScorerOptions, type ScoreStore } from '@leadscorer/core';
+import { HISTORY_LENGTH, type ScorerOptions } from '@leadscorer/core';
 import { loadModel, type Model } from '@leadscorer/engine';
 import {
   createKafka,
@@ -20,6 +20,7 @@ import {
 import { RedisScoreStore, SHARDS } from '@leadscorer/store';
 import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 import { clockOf, type ScoringEnv } from './config.ts';
+import { ActiveGeneration, type GenerationRecord } from './generation.ts';
 import { StageChangePublisher } from './publisher.ts';
 import { KafkaDeadLetterSink, KafkaStageChangeSink } from './sinks.ts';
 
@@ -29,28 +30,43 @@ export interface Wiring {
   service: string;
   log: Logger;
   metrics: Metrics;
-  model: Model;
-  scorer: ScorerOptions;
+  /** The model of MODEL_FILE: generation 0's when Redis has no generation yet. */
+  configuredModel: Model;
+  /** The generation of keys, and its model, every part works on (generation.ts). */
+  generation: ActiveGeneration<ScoringGeneration>;
   catalogue: Catalogue;
   kafka: Kafka;
   producer: Producer;
   redis: RedisClient;
-  store: ScoreStore;
   serde: Serde;
-  publisher: StageChangePublisher;
   deadLetters: KafkaDeadLetterSink;
   clock: () => number;
 }
 
+/** What a scoring service works with in one generation of keys. */
+export interface ScoringGeneration {
+  record: GenerationRecord;
+  model: Model;
+  scorer: ScorerOptions;
+  store: RedisScoreStore;
+  publisher: StageChangePublisher;
+}
+
 /** Reads and validates the model file: a bad one stops the service with file, line and field. */
 export function readModel(file: string): Model {
+  return readModelFile(file).model;
+}
+
+export function readModelFile(file: string): { model: Model; text: string; file: string } {
   const path = resolve(file);
-  return loadModel(readFileSync(path, 'utf8'), path);
+  const text = readFileSync(path, 'utf8');
+  return { model: loadModel(text, path), text, file: path };
 }
 
 export function wire(ctx: ServiceContext<ScoringEnv>): Wiring {
   const { env, name: service, log, metrics } = ctx;
-  const model = readModel(env.MODEL_FILE);
+  const configured = readModelFile(env.MODEL_FILE);
+  const model = configured.model;
   const catalogue = createCatalogue({ prefix: env.TOPIC_PREFIX });
   const kafka = createKafka(env, `lead-scorer.${service}`, log);
   const producer = kafka.producer({
@@ -60,18 +76,34 @@ export function wire(ctx: ServiceContext<ScoringEnv>): Wiring {
   });
   const redis = createRedis(env, `lead-scorer.${service}`);
   const clock = clockOf(env);
-  const store = new RedisScoreStore({
-    client: redis,
-    keys: { prefix: env.REDIS_KEY_PREFIX, shards: SHARDS },
-    model,
-    observe: (operation, seconds) => metrics.redisScript.observe({ script: operation }, seconds),
-  });
   const serde = createSerde({ registry: createRegistryClient(env.SCHEMA_REGISTRY_URL), catalogue });
-  const publisher = new StageChangePublisher({
-    store,
-    sink: new KafkaStageChangeSink({ producer, serde }),
-    metrics,
-    clock,
+  const sink = new KafkaStageChangeSink({ producer, serde });
+  const generation = new ActiveGeneration<ScoringGeneration>({
+    redis,
+    base: env.REDIS_KEY_PREFIX,
+    configured,
+    log,
+    create: true,
+    build: (record, model) => {
+      const store = new RedisScoreStore({
+        client: redis,
+        keys: { prefix: record.prefix, shards: SHARDS },
+        model,
+        observe: (operation, seconds) => metrics.redisScript.observe({ script: operation }, seconds),
+      });
+      metrics.generation.set(record.generation);
+      return {
+        record,
+        model,
+        store,
+        scorer: {
+          model,
+          historyLength: HISTORY_LENGTH,
+          onConflicts: (n) => metrics.commitConflicts.inc(n),
+        },
+        publisher: new StageChangePublisher({ store, sink, metrics, clock, log }),
+      };
+    },
   });
   log.info(
     {
@@ -87,19 +119,13 @@ export function wire(ctx: ServiceContext<ScoringEnv>): Wiring {
     service,
     log,
     metrics,
-    model,
-    scorer: {
-      model,
-      historyLength: HISTORY_LENGTH,
-      onConflicts: (n) => metrics.commitConflicts.inc(n),
-    },
+    configuredModel: model,
+    generation,
     catalogue,
     kafka,
     producer,
     redis,
-    store,
     serde,
-    publisher,
     deadLetters: new KafkaDeadLetterSink({ producer, service }),
     clock,
   };

@@ -6,6 +6,7 @@ import {
   type Position,
   PositionMarks,
   parsePosition,
+  RETIRED,
   type RecordedChange,
   type ScoreStore,
   type StageChangeRecord,
@@ -179,7 +180,7 @@ export class RedisScoreStore implements ScoreStore {
       const call = calls[c]!;
       if (flags.startsWith('!')) {
         const shard = call.shards[Number(reply[1]) - 1]!;
-        refused ??= refusal(flags, shard, guard);
+        refused ??= refusal(flags, shard, guard, String(reply[2] ?? ''));
         return;
       }
       if (partition) for (const shard of call.shards) partition.known.set(shard, marks[c]!);
@@ -435,7 +436,14 @@ function shardsOf(writes: readonly LeadWrite[], shards: number): number[] {
   return [...new Set(writes.map((w) => shardOf(w.leadId, shards)))];
 }
 
-function refusal(flag: string, shard: number, guard: CommitGuard | undefined): LeadScorerError {
+function refusal(flag: string, shard: number, guard: CommitGuard | undefined, held: string): LeadScorerError {
+  if (flag === '!epoch' && held.startsWith(RETIRED)) {
+    return new LeadScorerError(
+      'GENERATION_RETIRED',
+      `this generation of keys was retired by a rescore (${held}): following the active one`,
+      { details: { shard } },
+    );
+  }
   if (flag === '!epoch') {
     return new LeadScorerError(
       'STATE_LOST',

@@ -11,7 +11,7 @@ const modelPath = resolve(import.meta.dirname, '../../../models/default.yaml');
 const model = loadModel(readFileSync(modelPath, 'utf8'), modelPath);
 const T = Date.UTC(2026, 5, 1);
 const store = new MemoryScoreStore();
-const route = leadRoutes({ store, model, clock: () => T + 3_600_000 });
+const route = leadRoutes({ current: () => ({ store, model }), clock: () => T + 3_600_000 });
 
 const call = (method: string, path: string) =>
   route({ method } as IncomingMessage, new URL(path, 'http://localhost'));

@@ -79,12 +79,12 @@ function notAllowed(allow: string): Answer {
  * history belongs to (stage-change ids carry it); the genesis epoch when not given.
  */
 export function leadRoutes(deps: {
-  store: ScoreStore;
-  model: Model;
+  /** The active generation's store and model (a rescore switches them). */
+  current: () => { store: ScoreStore; model: Model };
   clock: () => number;
   epoch?: () => string | undefined;
 }): Route {
-  const { store, model, clock } = deps;
+  const { clock } = deps;
   return async (req, url) => {
     const m = /^\/leads\/([^/]*)$/.exec(url.pathname);
     if (!m) return undefined;
@@ -107,6 +107,7 @@ export function leadRoutes(deps: {
         },
       };
     }
+    const { store, model } = deps.current();
     const found = (await store.read([leadId])).get(leadId)?.record;
     if (!found)
       return { status: 404, body: { error: 'not_found', message: `no lead ${JSON.stringify(leadId)}` } };

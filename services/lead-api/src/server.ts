@@ -1,5 +1,5 @@
 import { createRedis, type RunningService, runMain, startService } from '@leadscorer/runtime';
-import { clockOf, readModel, StateGuard } from '@leadscorer/scoring-service';
+import { ActiveGeneration, clockOf, readModelFile, StateGuard } from '@leadscorer/scoring-service';
 import { RedisScoreStore, SHARDS } from '@leadscorer/store';
 import { leadRoutes, readApi } from './api.ts';
 import { type LeadApiEnv, loadLeadApiEnv } from './config.ts';
@@ -17,13 +17,27 @@ export async function startLeadApi(
     env: loadLeadApiEnv(rawEnv),
     onFatal,
     build: ({ env, log, metrics }) => {
-      const model = readModel(env.MODEL_FILE);
+      const configured = readModelFile(env.MODEL_FILE);
       const redis = createRedis(env, 'lead-scorer.lead-api');
-      const store = new RedisScoreStore({
-        client: redis,
-        keys: { prefix: env.REDIS_KEY_PREFIX, shards: SHARDS },
-        model,
+      // The generation of keys and its model, as the scoring services follow it (a rescore
+      // switches them); the read API only reads it.
+      const generation = new ActiveGeneration({
+        redis,
+        base: env.REDIS_KEY_PREFIX,
+        configured,
+        log,
+        create: false,
+        build: (record, model) => ({
+          record,
+          model,
+          store: new RedisScoreStore({
+            client: redis,
+            keys: { prefix: record.prefix, shards: SHARDS },
+            model,
+          }),
+        }),
       });
+      generation.onSwitch(() => void state.check().catch(() => undefined));
       // One line per outage, not one per reconnect attempt (ioredis prints them itself otherwise).
       let down = false;
       redis.on('error', (err: Error) => {
@@ -36,31 +50,48 @@ export async function startLeadApi(
       });
       // The state epoch names the stored changes' ids; read now and then (it changes only when
       // the state is rebuilt or accepted empty).
-      const state = new StateGuard({ store, log: log.child({ component: 'state' }), metrics });
+      const state = new StateGuard({
+        store: () => generation.current().store,
+        log: log.child({ component: 'state' }),
+        metrics,
+        generation: () => generation.current().record.generation,
+      });
       let timer: NodeJS.Timeout | undefined;
       const refresh = () => {
         state.check().catch((err: unknown) => log.debug({ err }, 'could not read the Redis state epochs'));
         timer = setTimeout(refresh, 30_000);
         timer.unref();
       };
-      log.info({ model: model.version, apiKeys: env.apiKeyHashes.length }, 'serving the read API');
+      log.info({ model: configured.model.version, apiKeys: env.apiKeyHashes.length }, 'serving the read API');
       return {
-        connect: () => redis.connect(),
+        connect: async () => {
+          await redis.connect();
+          await generation.init();
+          generation.start();
+        },
         start: async () => refresh(),
         stop: async () => {
           clearTimeout(timer);
+          generation.stop();
           redis.disconnect();
         },
         live: () => true,
         ready: () => redis.status === 'ready',
         readyProbe: redisReadiness(redis, { timeoutMs: env.READY_TIMEOUT_MS, cacheMs: env.READY_CACHE_MS }),
         routes: [
-          readApi(leadRoutes({ store, model, clock: clockOf(env), epoch: () => state.epoch }), {
-            apiKeyHashes: env.apiKeyHashes,
-            deadlineMs: env.REQUEST_TIMEOUT_MS,
-            retryAfterSeconds: env.RETRY_AFTER_SECONDS,
-            log,
-          }),
+          readApi(
+            leadRoutes({
+              current: () => generation.current(),
+              clock: clockOf(env),
+              epoch: () => state.epoch,
+            }),
+            {
+              apiKeyHashes: env.apiKeyHashes,
+              deadlineMs: env.REQUEST_TIMEOUT_MS,
+              retryAfterSeconds: env.RETRY_AFTER_SECONDS,
+              log,
+            },
+          ),
         ],
       };
     },

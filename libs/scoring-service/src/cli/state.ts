@@ -5,6 +5,7 @@ import { isLeadScorerError } from '@leadscorer/errors';
 import { createRedis } from '@leadscorer/runtime';
 import { RedisScoreStore, SHARDS } from '@leadscorer/store';
 import { loadScoringEnv } from '../config.ts';
+import { generationModel, readGeneration } from '../generation.ts';
 import { readModel } from '../wiring.ts';
 
 /**
@@ -47,10 +48,13 @@ async function main(argv: string[]): Promise<number> {
   const redis = createRedis(env, 'lead-scorer.state-cli');
   await redis.connect();
   try {
+    // The active generation of keys (a rescore moves it); generation 0 is the plain prefix.
+    const record = await readGeneration(redis, env.REDIS_KEY_PREFIX);
+    const prefix = record?.prefix ?? env.REDIS_KEY_PREFIX;
     const store = new RedisScoreStore({
       client: redis,
-      keys: { prefix: env.REDIS_KEY_PREFIX, shards: SHARDS },
-      model: readModel(env.MODEL_FILE),
+      keys: { prefix, shards: SHARDS },
+      model: record ? generationModel(record) : readModel(env.MODEL_FILE),
     });
     const status = stateOf(await store.epochs());
     const describe =
@@ -59,7 +63,7 @@ async function main(argv: string[]): Promise<number> {
         : status.kind === 'empty'
           ? 'empty: no shard holds a state epoch (a new deployment, or everything was lost)'
           : `mixed: ${status.epochs.filter((e) => e === null).length} of ${status.epochs.length} shards hold no epoch, epochs seen: ${[...new Set(status.epochs.filter((e) => e !== null))].join(', ')}`;
-    console.log(`key prefix ${env.REDIS_KEY_PREFIX}: ${describe}`);
+    console.log(`key prefix ${prefix} (generation ${record?.generation ?? 0}): ${describe}`);
     if (command === 'status') return 0;
     if (!values.yes) {
       console.error('accept-empty starts every lead over from zero: add --yes to confirm');

@@ -27,8 +27,9 @@
   Returns { flags, id1, id2, ... }: flags has one character per lead, '1' written, '0' skipped
   because the stored record is no longer the one expected (another writer got there first:
   nothing of that lead was written); then the outbox stream ids of the written leads' stage
-  changes, in order. Or, with nothing written at all: { '!epoch', j } when shard j does not hold
-  the epoch (Redis lost or replaced its data), { '!fenced', j } when shard j's position of the
+  changes, in order. Or, with nothing written at all: { '!epoch', j, held } when shard j does not
+  hold the epoch (Redis lost or replaced its data; or a rescore retired this generation of keys,
+  then `held` says so), { '!fenced', j } when shard j's position of the
   partition is not the one expected (Redis went back in time, or another consumer moved it).
 ]]
 local m = tonumber(ARGV[1])
@@ -38,7 +39,8 @@ local guard = ARGV[4]
 
 if epoch ~= '' then
   for j = 1, m do
-    if redis.call('HGET', KEYS[3 * j], 'epoch') ~= epoch then return { '!epoch', j } end
+    local held = redis.call('HGET', KEYS[3 * j], 'epoch')
+    if held ~= epoch then return { '!epoch', j, held or '' } end
   end
 end
 local field
