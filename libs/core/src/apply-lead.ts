@@ -5,6 +5,7 @@ import {
   initialState,
   type Model,
   nextChangeAt,
+  rebase,
   type StageTransition,
 } from '@leadscorer/engine';
 import { historyEntry, type LeadRecord, type StageChangeRecord } from './records.ts';
@@ -102,6 +103,37 @@ export function advanceLead(
 /** The lead's next time-driven change as the engine predicts it at `now`. */
 export function dueOf(record: LeadRecord, now: number, model: Model): number | null {
   return nextChangeAt(record.state, now, model);
+}
+
+/**
+ * A lead's record rebuilt under a model (a rescore), continued from what was published before:
+ * `previous` is the record the old generation holds (undefined: the lead was never published, it
+ * starts from the ladder's first stage at sequence 0). The rebuilt state keeps its scores and
+ * watermarks; its sequence continues the published one, its history is the published history,
+ * and a stage that differs from the published one is a stage change with cause `model-change`
+ * (the engine's `rebase`), recorded like any other.
+ */
+export function rebaseLead(
+  rebuilt: LeadRecord,
+  lead: string,
+  previous: LeadRecord | undefined,
+  now: number,
+  model: Model,
+  historyLength: number,
+  epoch: string | undefined,
+): { record: LeadRecord; change?: StageChangeRecord } {
+  const published = previous
+    ? { stage: previous.state.stage, seq: previous.state.seq }
+    : { stage: model.ladder[0]!.name, seq: 0 };
+  const r = rebase(rebuilt.state, published, now, model);
+  const record: LeadRecord = {
+    state: r.state,
+    offsets: rebuilt.offsets,
+    history: previous ? previous.history.map((h) => ({ ...h })) : [],
+    due: rebuilt.due,
+  };
+  if (!r.transition) return { record };
+  return { record, change: recordChange(record, lead, r.transition, now, model, historyLength, epoch) };
 }
 
 function recordChange(

@@ -13,6 +13,7 @@ export {
   type ItemOutcome,
   type LeadResult,
   newRecord,
+  rebaseLead,
 } from './apply-lead.ts';
 export { cloneRecord, MemoryScoreStore } from './memory-store.ts';
 export type {

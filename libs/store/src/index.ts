@@ -3,4 +3,5 @@ export { redisError } from './errors.ts';
 export { dueKey, type KeySpace, leadKey, namesKey, outboxKey, SHARDS, shardOf } from './keys.ts';
 export { modelNames, NameTable } from './names.ts';
 export { defineScripts, SCRIPTS, type ScriptName, scriptSource } from './scripts.ts';
+export { dropGeneration, leadIds } from './scan.ts';
 export { type CommitCall, commitCall, RedisScoreStore, type RedisScoreStoreOptions } from './store.ts';
