@@ -10,8 +10,9 @@ export {
   readGeneration,
 } from './generation.ts';
 export { PartitionTracker, type PartitionTrackerOptions } from './partitions.ts';
-export { createScoringProcessor, type ProcessorDeps } from './processor.ts';
+export { createScoringProcessor, type ProcessorDeps, type ProcessorGeneration } from './processor.ts';
 export { BackgroundPublisher, type PublishSource, StageChangePublisher } from './publisher.ts';
+export { AUTO_HOLD_MS, resolvePublishHold } from './publish-hold.ts';
 export { OutboxRelay, type OutboxRelayOptions } from './relay.ts';
 export {
   type ConsumerServiceSpec,
