@@ -27,7 +27,8 @@ export type ErrorCode =
   | 'REDIS_UNAVAILABLE'
   | 'SCRIPT_FAILED'
   | 'STATE_CONFLICT'
-  | 'INVARIANT_VIOLATED';
+  | 'INVARIANT_VIOLATED'
+  | 'ARCHIVE_INVALID';
 
 interface ErrorClass {
   retryable: boolean;
@@ -55,6 +56,8 @@ const CLASSES: Record<ErrorCode, ErrorClass> = {
   // Other writers kept changing the same leads between read and commit: retry the batch.
   STATE_CONFLICT: { retryable: true, poison: false },
   INVARIANT_VIOLATED: { retryable: false, poison: false },
+  // An archive file that is not a well-formed archive container (libs/archive): refused, named.
+  ARCHIVE_INVALID: { retryable: false, poison: false },
 };
 
 export class LeadScorerError extends Error {
