@@ -11,7 +11,7 @@ export {
   initialState,
 } from './apply.ts';
 export { formatDuration, parseDuration } from './duration.ts';
-export { evaluateEvent } from './evaluate.ts';
+export { evaluateEvent, propsRead } from './evaluate.ts';
 export { type Explanation, explain } from './explain.ts';
 export { eventHash, fnv1a32, transitionId } from './ids.ts';
 export { compileModel, loadModel } from './model.ts';
@@ -39,5 +39,5 @@ export {
   stateFromView,
   stateView,
 } from './state.ts';
-export { advanceTo, nextChangeAt } from './time.ts';
+export { advanceTo, mayChangeByTime, nextChangeAt } from './time.ts';
 export * from './types.ts';

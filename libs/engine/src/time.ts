@@ -50,6 +50,31 @@ export function nextChangeAt(given: LeadState, now: number, model: Model): numbe
   return null;
 }
 
+/**
+ * False when time alone certainly changes nothing for a state whose stage was evaluated when it
+ * last changed (as applyEffect and advanceTo leave it): a disqualified lead, or a lead in the
+ * lowest stage when no stage can be entered by time. Entering needs an enter condition to turn
+ * true, and by time only a score condition with a negative threshold can (a negative score rising
+ * towards 0); signals only expire. A cheap test before nextChangeAt, for callers that ask after
+ * every event (replays): most leads sit in the lowest stage.
+ */
+export function mayChangeByTime(given: LeadState, model: Model): boolean {
+  const stage = given.stage;
+  if (stage === DISQUALIFIED) return false;
+  return stage !== model.ladder[0]!.name || enteredByTime(model);
+}
+
+const enterableByTime = new WeakMap<Model, boolean>();
+
+function enteredByTime(model: Model): boolean {
+  let answer = enterableByTime.get(model);
+  if (answer === undefined) {
+    answer = model.ladder.some((s) => s.enter.some((c) => c.kind === 'score' && c.gte < 0));
+    enterableByTime.set(model, answer);
+  }
+  return answer;
+}
+
 /** When condition c, evaluated at `now`, next changes truth by time alone (>= now), if ever. */
 function flipTime(c: Condition, scores: number[], state: LeadState, now: number): number | undefined {
   if (c.kind === 'signal') {
