@@ -39,5 +39,5 @@ export {
   stateFromView,
   stateView,
 } from './state.ts';
-export { advanceTo, mayChangeByTime, nextChangeAt } from './time.ts';
+export { advanceTo, mayChangeByTime, movesByTime, nextChangeAt } from './time.ts';
 export * from './types.ts';

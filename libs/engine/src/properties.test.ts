@@ -20,7 +20,7 @@ import {
   trial,
   web,
 } from './test-support.ts';
-import { advanceTo, mayChangeByTime, nextChangeAt } from './time.ts';
+import { advanceTo, mayChangeByTime, movesByTime, nextChangeAt } from './time.ts';
 import type { ScoringEvent } from './types.ts';
 
 const RUNS = { seed: 20250101, numRuns: 150 };
@@ -368,6 +368,25 @@ describe('nextChangeAt', () => {
     expect(ruledOut, 'states mayChangeByTime ruled out').toBeGreaterThan(30);
   });
 
+  it('movesByTime says whether nextChangeAt falls in (since, now], without predicting it', () => {
+    let moved = 0;
+    fc.assert(
+      fc.property(
+        fc.array(spec(kinds, 6 * DAY), { minLength: 1, maxLength: 40, size: 'max' }),
+        fc.integer({ min: 0, max: 30 * DAY }),
+        (specs, ahead) => {
+          const s = run(specs.map(toEvent), () => T0)!;
+          const at = nextChangeAt(s, T0, m);
+          const expected = at !== null && at <= T0 + ahead;
+          expect(movesByTime(s, T0, T0 + ahead, m)).toBe(expected);
+          if (expected) moved++;
+        },
+      ),
+      { ...RUNS, numRuns: 400 },
+    );
+    expect(moved, 'cases where time moved the stage').toBeGreaterThan(40);
+  });
+
   it('mayChangeByTime: a model with a negative enter threshold can move a lowest-stage lead by time', () => {
     const negative = loadModel(
       TEST_MODEL_YAML.replace(
@@ -379,7 +398,11 @@ describe('nextChangeAt', () => {
     const s = applyEvent(undefined, web('/careers', T0, 'n1'), T0, negative).state; // -5: below -3, rises
     expect(s.stage).toBe('unqualified');
     expect(mayChangeByTime(s, negative)).toBe(true);
-    expect(nextChangeAt(s, T0, negative)).not.toBeNull();
+    const at = nextChangeAt(s, T0, negative)!;
+    expect(at).not.toBeNull();
+    // Entered by time and then (possibly) left again: movesByTime asks nextChangeAt then.
+    expect(movesByTime(s, T0, at - 1, negative)).toBe(false);
+    expect(movesByTime(s, T0, at, negative)).toBe(true);
     expect(mayChangeByTime(s, m)).toBe(false);
   });
 });

@@ -5,7 +5,10 @@ import {
   dimensionScores,
   evaluateStage,
   ladderIndex,
+  ladderStage,
+  nearThreshold,
   nextStage,
+  runningScores,
   scoreRecord,
   signalTime,
 } from './stage.ts';
@@ -62,6 +65,27 @@ export function mayChangeByTime(given: LeadState, model: Model): boolean {
   const stage = given.stage;
   if (stage === DISQUALIFIED) return false;
   return stage !== model.ladder[0]!.name || enteredByTime(model);
+}
+
+/**
+ * Whether time alone changes the stage of `state` (as evaluated at `since`) at some moment in
+ * (since, now]: `nextChangeAt(state, since) <= now`, answered without predicting when. Every
+ * condition flips at most once by time (see above), and without a stage that can be entered by
+ * time a flip only ever fails the current stage's stay condition for good, so a change happened
+ * by `now` exactly when re-evaluating at `now` gives another stage: one evaluation on the running
+ * totals (the exact sums near a threshold, as applyEffect decides) instead of a prediction that
+ * probes several moments. For replays, which ask before every event of a lead.
+ */
+export function movesByTime(given: LeadState, since: number, now: number, model: Model): boolean {
+  if (!mayChangeByTime(given, model)) return false;
+  if (enteredByTime(model)) {
+    const at = nextChangeAt(given, since, model);
+    return at !== null && at <= now;
+  }
+  const state = bind(given, model);
+  let scores = runningScores(state, now, model);
+  if (nearThreshold(scores, model)) scores = dimensionScores(state, now, model);
+  return ladderStage(state, scores, now, model) !== state.stage;
 }
 
 const enterableByTime = new WeakMap<Model, boolean>();

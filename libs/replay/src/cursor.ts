@@ -68,6 +68,10 @@ export class PartitionCursor {
   private blocks: BlockReader | undefined;
   private reader: RecordReader | undefined;
   private file = '';
+  private data: Buffer = Buffer.alloc(0);
+  private pos = 0;
+  /** Records of the current block not decoded yet. */
+  private remaining = 0;
   private maxTime = Number.NEGATIVE_INFINITY;
   private lastOffset = -1;
 
@@ -95,11 +99,15 @@ export class PartitionCursor {
     return this.load();
   }
 
-  /** Loads blocks (and files) until one has a record; false when there are none left. */
+  /** Decodes the next records (and blocks, and files) until some are there; false when none are left. */
   load(): boolean {
     this.at = 0;
     this.size = 0;
     while (this.size === 0) {
+      if (this.remaining > 0) {
+        this.decode(Math.min(CHUNK, this.remaining));
+        continue;
+      }
       const t0 = process.hrtime.bigint();
       const more = this.blocks?.next() ?? false;
       this.clock.read += process.hrtime.bigint() - t0;
@@ -107,7 +115,9 @@ export class PartitionCursor {
         if (!this.openNext()) return false;
         continue;
       }
-      this.decode(this.blocks!.data, this.blocks!.count);
+      this.data = this.blocks!.data;
+      this.pos = 0;
+      this.remaining = this.blocks!.count;
     }
     return true;
   }
@@ -124,15 +134,17 @@ export class PartitionCursor {
     return true;
   }
 
-  private decode(data: Buffer, count: number): void {
+  /** Decodes `count` records of the current block, then evaluates the scored ones' effects. */
+  private decode(count: number): void {
     const t0 = process.hrtime.bigint();
     const { type, resolver } = this.reader!;
-    const { times, offsets, items, events, outcomes, scored, name } = this;
-    let pos = 0;
+    const { times, offsets, items, events, outcomes, scored, name, data } = this;
+    let pos = this.pos;
     let n = 0;
     for (let k = 0; k < count; k++) {
       const r = type.decode(data, pos, resolver) as { value: Archived | undefined; offset: number };
-      if (r.offset < 0 || r.value === undefined) throw truncated(this.file, k);
+      if (r.offset < 0 || r.value === undefined)
+        throw invalidBlock(this.file, this.blocks!.at, 'a record is truncated');
       pos = r.offset;
       const w = r.value;
       if (w.offset <= this.lastOffset) {
@@ -143,11 +155,14 @@ export class PartitionCursor {
       if (w.timestamp > this.maxTime) this.maxTime = w.timestamp;
       times[n] = this.maxTime;
       offsets[n] = w.offset;
-      if (scored) {
-        events[n] = mapToScoringEvent(name, w.value as never)!;
-      } else outcomes[n] = w.value as LeadOutcome;
+      if (scored) events[n] = mapToScoringEvent(name, w.value as never)!;
+      else outcomes[n] = w.value as LeadOutcome;
       n++;
     }
+    this.pos = pos;
+    this.remaining -= count;
+    if (this.remaining === 0 && pos !== data.length)
+      throw invalidBlock(this.file, this.blocks!.at, 'bytes after the last record of the block');
     const t1 = process.hrtime.bigint();
     this.clock.decode += t1 - t0;
     if (scored) {
@@ -162,6 +177,13 @@ export class PartitionCursor {
   }
 }
 
+/**
+ * Records decoded at a time. Small on purpose: the merge keeps every partition's decoded records
+ * alive until it reaches them, and a few dozen per partition die young (cheap to collect) where
+ * a whole block's would be promoted to the old generation first.
+ */
+const CHUNK = 32;
+
 interface Archived {
   partition: number;
   offset: number;
@@ -169,8 +191,8 @@ interface Archived {
   value: unknown;
 }
 
-function truncated(file: string, record: number): LeadScorerError {
-  return new LeadScorerError('ARCHIVE_INVALID', `${file}: record ${record} of a block is truncated`, {
-    details: { file, record },
+function invalidBlock(file: string, at: number, why: string): LeadScorerError {
+  return new LeadScorerError('ARCHIVE_INVALID', `${file}: byte ${at}: ${why}`, {
+    details: { file, byte: at },
   });
 }

@@ -7,15 +7,15 @@ import {
   newRecord,
   type StageChangeRecord,
 } from '@leadscorer/core';
-import { type Model, mayChangeByTime, nextChangeAt } from '@leadscorer/engine';
+import { type Model, mayChangeByTime, movesByTime, nextChangeAt } from '@leadscorer/engine';
 
 /**
  * The leads' records in memory, and the two things that change them, the way the live services
  * do: an event (the scoring core's applyItem: offset watermark, engine in place, history), and,
  * when `timeDriven`, what fading-leads does between events: a lead whose stage changes by time
  * alone (a score fading below a stay threshold, a signal expiring) is moved at the computed
- * moment, before its next event or outcome is looked at. The next change is predicted lazily,
- * once per lead between events, and only for leads that time can move at all.
+ * moment, before its next event or outcome is looked at. Before each event the engine says
+ * cheaply whether time moved the lead at all (movesByTime); only then is the moment predicted.
  */
 interface Slot {
   record: LeadRecord;
@@ -116,8 +116,12 @@ export class LeadTable {
 
   /** The moves fading-leads makes up to `now`, each at its computed time. */
   private advance(slot: Slot, leadId: string, now: number): void {
-    this.predict(slot);
     const { record } = slot;
+    if (!slot.dueKnown) {
+      // Most of the time nothing moved: find that out without predicting when something would.
+      if (!movesByTime(record.state, slot.lastNow, now, this.model)) return;
+      this.predict(slot);
+    }
     while (record.due !== null && record.due <= now) {
       const at = record.due;
       const r = advanceLead(record, leadId, at, this.model, this.historyLength);
