@@ -17,8 +17,10 @@ const compose = parse(readFileSync(join(root, 'docker-compose.yml'), 'utf8'), { 
       ports?: string[];
       environment?: Record<string, string>;
       depends_on?: Record<string, { condition: string }>;
+      volumes?: string[];
     }
   >;
+  volumes?: Record<string, unknown>;
 };
 const local = infraConfigFromEnv({}, root);
 
@@ -78,6 +80,15 @@ describe('docker-compose.yml', () => {
         condition: 'service_completed_successfully',
       });
     }
+  });
+
+  it('keeps the archive on a named volume mounted where ARCHIVE_DIR points', () => {
+    const archiver = compose.services.archiver;
+    const dir = archiver?.environment?.ARCHIVE_DIR;
+    expect(dir).toBeTruthy();
+    const mount = archiver?.volumes?.find((v) => v.split(':')[1] === dir);
+    expect(mount, 'a volume at ARCHIVE_DIR').toBeDefined();
+    expect(Object.keys(compose.volumes ?? {})).toContain(mount!.split(':')[0]);
   });
 
   it('has Prometheus scrape every service', () => {

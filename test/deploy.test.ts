@@ -5,6 +5,7 @@ import { createMetrics } from '@leadscorer/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadScoringEnv, scoringEnvSchema } from '../libs/scoring-service/src/config.ts';
+import { archiverEnvSchema, loadArchiverEnv } from '../services/archiver/src/config.ts';
 import { leadApiEnvSchema, loadLeadApiEnv } from '../services/lead-api/src/config.ts';
 import { alertsEnvSchema, loadAlertsEnv } from '../services/sales-alerts/src/config.ts';
 
@@ -79,6 +80,12 @@ interface Deployment extends K8sObject {
     };
   };
 }
+interface StatefulSet extends Deployment {
+  spec: Deployment['spec'] & {
+    serviceName: string;
+    volumeClaimTemplates?: { metadata: { name: string }; spec: { accessModes: string[] } }[];
+  };
+}
 interface Kustomization {
   namespace?: string;
   resources?: string[];
@@ -143,12 +150,13 @@ function readsModel(s: string): boolean {
 
 /** A member of a Kafka consumer group (directly or through the scoring-service runtime). */
 function isConsumer(s: string): boolean {
-  return /\b(startConsumerService|KafkajsSource)\b/.test(serviceSource(s));
+  return /\b(startConsumerService|KafkajsSource|ArchiveConsumer)\b/.test(serviceSource(s));
 }
 
 function envSchemaOf(s: string): { keys: string[]; load: (env: NodeJS.ProcessEnv) => unknown } {
   if (s === 'sales-alerts') return { keys: Object.keys(alertsEnvSchema.shape), load: loadAlertsEnv };
   if (s === 'lead-api') return { keys: Object.keys(leadApiEnvSchema.shape), load: loadLeadApiEnv };
+  if (s === 'archiver') return { keys: Object.keys(archiverEnvSchema.shape), load: loadArchiverEnv };
   return { keys: Object.keys(scoringEnvSchema.shape), load: loadScoringEnv };
 }
 
@@ -203,7 +211,9 @@ const kustomization = readKustomization(k8sDir);
 const resources = (kustomization.resources ?? []).flatMap((f) =>
   parseDocs(join(k8sDir, f)).map((o) => ({ file: f, o })),
 );
-const deployments = resources.filter((r) => r.o.kind === 'Deployment').map((r) => r.o as Deployment);
+// A service runs as a Deployment, or as a StatefulSet when it keeps files (the archiver).
+const WORKLOADS = ['Deployment', 'StatefulSet'];
+const deployments = resources.filter((r) => WORKLOADS.includes(r.o.kind)).map((r) => r.o as Deployment);
 const generator = (name: string) => kustomization.configMapGenerator?.find((g) => g.name === name);
 const sharedEnvFiles = generator('lead-scorer-env')?.envs ?? [];
 const sharedEnv: Record<string, string> = Object.assign(
@@ -217,7 +227,7 @@ function deploymentOf(s: string): { d: Deployment; c: Container } {
     const c = d.spec.template.spec.containers.find((x) => JSON.stringify(x.command) === JSON.stringify(cmd));
     if (c) return { d, c };
   }
-  throw new Error(`no Deployment runs ${cmd.join(' ')}`);
+  throw new Error(`no Deployment or StatefulSet runs ${cmd.join(' ')}`);
 }
 
 function portNumber(c: Container, port: number | string | undefined): number | undefined {
@@ -311,11 +321,11 @@ describe('deploy/kubernetes', () => {
     expect(existsSync(join(k8sDir, 'secret.example.yaml'))).toBe(true);
   });
 
-  it('has one hardened Deployment per service in services/, on its own port', () => {
+  it('has one hardened Deployment (or StatefulSet) per service in services/, on its own port', () => {
     expect(services.length).toBeGreaterThan(0);
     for (const s of services) {
       const { d, c } = deploymentOf(s);
-      const where = `Deployment ${d.metadata.name}`;
+      const where = `${d.kind} ${d.metadata.name}`;
       const pod = d.spec.template.spec;
       const port = defaultPort(s);
       expect(d.metadata.name, where).toBe(s);
@@ -364,7 +374,7 @@ describe('deploy/kubernetes', () => {
       const sleep = preStop?.[0] === 'sleep' ? Number(preStop[1]) : 0;
       expect(pod.terminationGracePeriodSeconds ?? 30, where).toBeGreaterThan(shutdownMs / 1000 + sleep);
     }
-    // ...and no Deployment for a service that does not exist.
+    // ...and no workload for a service that does not exist.
     expect(deployments.map((d) => d.metadata.name).sort()).toEqual(services);
   });
 
@@ -455,7 +465,7 @@ describe('deploy/kubernetes', () => {
     expect(kustomization.secretGenerator, 'no secret values in the kustomization').toBeUndefined();
     for (const { file, o } of resources) {
       expect(o.kind, `${file} holds a Secret`).not.toBe('Secret');
-      if (o.kind !== 'Deployment') continue;
+      if (!WORKLOADS.includes(o.kind)) continue;
       for (const c of (o as Deployment).spec.template.spec.containers) {
         for (const e of c.env ?? []) {
           if (e.value === undefined) continue;
@@ -480,6 +490,7 @@ describe('deploy/kubernetes', () => {
       ...Object.keys(scoringEnvSchema.shape),
       ...Object.keys(alertsEnvSchema.shape),
       ...Object.keys(leadApiEnvSchema.shape),
+      ...Object.keys(archiverEnvSchema.shape),
       'NODE_OPTIONS',
     ]);
     for (const s of services) {
@@ -506,6 +517,26 @@ describe('deploy/kubernetes', () => {
     }
   });
 
+  it('runs the archiver as one writer on its own persistent volume, mounted where ARCHIVE_DIR points', () => {
+    const { d, c } = deploymentOf('archiver');
+    const set = d as StatefulSet;
+    expect(set.kind).toBe('StatefulSet');
+    expect(set.spec.replicas, 'one writer per archive directory').toBe(1);
+    const governing = resources.find(
+      (r) => r.o.kind === 'Service' && r.o.metadata.name === set.spec.serviceName,
+    );
+    expect(governing, `the governing Service ${set.spec.serviceName}`).toBeDefined();
+    const claim = set.spec.volumeClaimTemplates?.find((t) =>
+      c.volumeMounts?.some((m) => m.name === t.metadata.name),
+    );
+    expect(claim?.spec.accessModes).toEqual(['ReadWriteOnce']);
+    const mount = c.volumeMounts?.find((m) => m.name === claim?.metadata.name);
+    expect(mount?.mountPath).toBe(envOf(c).ARCHIVE_DIR);
+    // The volume is writable by the non-root user: its group owns the files.
+    const pod = set.spec.template.spec as PodSpec & { securityContext?: { fsGroup?: number } };
+    expect(pod.securityContext?.fsGroup).toBe(pod.securityContext?.runAsUser ?? 1000);
+  });
+
   it.skipIf(!kubectl)('builds with kubectl kustomize: hashed ConfigMaps wired into every Deployment', () => {
     const r = run('kubectl', ['kustomize', k8sDir]);
     expect(r.status, r.out).toBe(0);
@@ -520,7 +551,7 @@ describe('deploy/kubernetes', () => {
     for (const o of built) {
       if (o.kind !== 'Namespace')
         expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('lead-scorer');
-      if (o.kind !== 'Deployment') continue;
+      if (!WORKLOADS.includes(o.kind)) continue;
       const pod = (o as Deployment).spec.template.spec;
       expect(pod.containers[0]?.envFrom?.[0]?.configMapRef?.name).toBe(env?.metadata.name);
       const vol = pod.volumes?.find((v) => v.name === 'model');

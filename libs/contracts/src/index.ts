@@ -57,6 +57,7 @@ export { EXAMPLES } from './examples.ts';
 export * from './generated/index.ts';
 export {
   causeKindSymbol,
+  fieldsFor,
   mapToScoringEvent,
   type ScoringEvent,
   type TransitionLike,

@@ -2,7 +2,7 @@ import type { CauseKind } from '@leadscorer/engine';
 import { describe, expect, it } from 'vitest';
 import { EXAMPLES } from './examples.ts';
 import { AVRO_SCHEMAS } from './generated/index.ts';
-import { causeKindSymbol, mapToScoringEvent, toStageChangedRecord } from './mapping.ts';
+import { causeKindSymbol, fieldsFor, mapToScoringEvent, toStageChangedRecord } from './mapping.ts';
 import { createCatalogue, INPUT_TOPICS } from './topics.ts';
 
 describe('mapToScoringEvent', () => {
@@ -140,5 +140,34 @@ describe('toStageChangedRecord', () => {
     for (const kind of engineKinds) expect(causeKindSymbol(kind)).not.toBe('UNKNOWN');
     expect(causeKindSymbol('model-change')).toBe('MODEL_CHANGE');
     expect(causeKindSymbol('something-new')).toBe('UNKNOWN');
+  });
+});
+
+describe('fieldsFor', () => {
+  it('gives a record with only those fields the same values of the asked properties, for any subset', () => {
+    for (const topic of INPUT_TOPICS) {
+      const full = mapToScoringEvent(topic, EXAMPLES[topic]);
+      if (!full) continue;
+      const names = Object.keys(full.props);
+      // Every subset of one or two properties, and none.
+      const subsets = [
+        [],
+        ...names.map((n) => [n]),
+        ...names.flatMap((a, i) => names.slice(i + 1).map((b) => [a, b])),
+      ];
+      for (const props of subsets) {
+        const keep = fieldsFor(topic, props);
+        const record = Object.fromEntries(Object.entries(EXAMPLES[topic]).filter(([k]) => keep.has(k)));
+        const got = mapToScoringEvent(topic, record as never)!;
+        expect([got.eventId, got.leadId, got.eventTime], `${topic} ${props}`).toEqual([
+          full.eventId,
+          full.leadId,
+          full.eventTime,
+        ]);
+        for (const p of props) expect(got.props[p], `${topic} ${p}`).toEqual(full.props[p]);
+      }
+      // It does leave fields out: each topic has some the engine's events can do without.
+      expect(fieldsFor(topic, []).size, topic).toBeLessThan(Object.keys(EXAMPLES[topic]).length);
+    }
   });
 });

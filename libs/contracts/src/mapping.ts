@@ -103,6 +103,29 @@ export function mapToScoringEvent<T extends TopicName>(
   }
 }
 
+/**
+ * The fields of a topic's record that mapToScoringEvent needs to give the properties `props`
+ * their values: what a reader may decode when nothing else is read (a replay skips the rest;
+ * Avro schema resolution skips a field the reader schema leaves out without decoding it). The
+ * envelope (eventId, leadId, eventTime) is always needed, and so is every field the mapping
+ * transforms rather than copies, whether asked for or not. Kept next to the mapping it mirrors.
+ */
+export function fieldsFor(topic: TopicName, props: readonly string[]): Set<string> {
+  const fields = new Set(['eventId', 'leadId', 'eventTime', ...(ALWAYS[topic] ?? [])]);
+  for (const p of props) {
+    if (p === 'secondsSinceDelivery' && topic === 'engagement.email.v1') fields.add('deliveredAt');
+    else fields.add(p.split('.')[0]!);
+  }
+  return fields;
+}
+
+/** Fields the mapping transforms (lower-cases, or flattens) on every event of the topic. */
+const ALWAYS: Partial<Record<TopicName, readonly string[]>> = {
+  'engagement.email.v1': ['action'],
+  'lead.profile.v1': ['seniority'],
+  'sales.qualification.v1': ['verdict', 'bant'],
+};
+
 function event(
   envelope: { eventId: string; leadId: string; eventTime: number },
   type: ScoringEventType,

@@ -57,26 +57,42 @@ export function applyToLead(
   let changed = false;
   const changes: StageChangeRecord[] = [];
   for (const i of at) {
-    const item = items[i]!;
-    const mark = record.offsets.get(item.source);
-    if (mark !== undefined && item.offset <= mark) {
-      outcomes[i] = 'redelivered';
-      continue;
-    }
-    const r = applyEffect(record.state, item.effect, now, model, { inPlace: true });
-    outcomes[i] = r.outcome;
-    // Machine activity changes nothing, now or when applied again: no write for it.
-    if (r.outcome === 'filtered') continue;
-    // A duplicate moves the watermark too: once its original has left the dedupe ring, only
-    // the watermark keeps a redelivery of this very message from counting.
-    record.offsets.set(item.source, item.offset);
-    changed = true;
-    if (r.outcome !== 'applied') continue;
-    record.state = r.state;
-    if (r.transition)
-      changes.push(recordChange(record, item.leadId, r.transition, now, model, historyLength, epoch));
+    const outcome = applyItem(record, items[i]!, now, model, historyLength, changes, epoch);
+    outcomes[i] = outcome;
+    if (outcome === 'applied' || outcome === 'duplicate') changed = true;
   }
   return { changed, changes };
+}
+
+/**
+ * Applies one event to `record` in place: skipped at or below its source's watermark
+ * ('redelivered'); machine activity changes nothing and moves no watermark (applying it again
+ * changes nothing either); anything else moves the watermark. A stage change is appended to
+ * `changes` and to the record's history. What applyToLead does per event; replays call it
+ * directly, event by event, in their own order.
+ */
+export function applyItem(
+  record: LeadRecord,
+  item: ApplyItem,
+  now: number,
+  model: Model,
+  historyLength: number,
+  changes: StageChangeRecord[],
+  epoch?: string,
+): ItemOutcome {
+  const mark = record.offsets.get(item.source);
+  if (mark !== undefined && item.offset <= mark) return 'redelivered';
+  const r = applyEffect(record.state, item.effect, now, model, { inPlace: true });
+  // Machine activity changes nothing, now or when applied again: no write for it.
+  if (r.outcome === 'filtered') return r.outcome;
+  // A duplicate moves the watermark too: once its original has left the dedupe ring, only
+  // the watermark keeps a redelivery of this very message from counting.
+  record.offsets.set(item.source, item.offset);
+  if (r.outcome !== 'applied') return r.outcome;
+  record.state = r.state;
+  if (r.transition)
+    changes.push(recordChange(record, item.leadId, r.transition, now, model, historyLength, epoch));
+  return r.outcome;
 }
 
 /**

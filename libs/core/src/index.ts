@@ -8,6 +8,7 @@
 export {
   type ApplyItem,
   advanceLead,
+  applyItem,
   applyToLead,
   dueOf,
   type ItemOutcome,
@@ -38,6 +39,7 @@ export {
   type LeadRecord,
   type StageChangeRecord,
   sourceId,
+  TYPE_CODES,
 } from './records.ts';
 export { advanceDue, applyChunk, type ChunkResult, type ScorerOptions } from './scorer.ts';
 export { SHARDS, shardOf } from './shards.ts';

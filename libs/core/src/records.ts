@@ -47,6 +47,18 @@ export interface LeadRecord {
 /** How many stage changes a lead's history keeps. */
 export const HISTORY_LENGTH = 5;
 
+/**
+ * The letter of each event type in offset-watermark sources. Part of the stored records: a source
+ * names the topic a message came from, so a letter must never be reused for another type.
+ */
+export const TYPE_CODES: Readonly<Record<string, string>> = {
+  web: 'w',
+  email: 'e',
+  trial: 't',
+  profile: 'p',
+  sales: 's',
+};
+
 /** The offset-watermark source of a message: event type letter and partition, e.g. "w3". */
 export function sourceId(topicCode: string, partition: number): string {
   return `${topicCode}${partition}`;

@@ -1,6 +1,9 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { evaluateEvent } from './evaluate.ts';
+import { evaluateEvent, propsRead } from './evaluate.ts';
 import { eventHash } from './ids.ts';
+import { loadModel } from './model.ts';
 import { email, event, profile, sales, T0, testModel, trial, web } from './test-support.ts';
 
 const m = testModel;
@@ -129,5 +132,81 @@ describe('evaluateEvent: machine activity', () => {
     expect(visit('Mozilla/5.0 (compatible; Googlebot/2.1)').filtered).toBe('web-bot');
     expect(visit('Mozilla/5.0 (Linux; Android 9; CUBOT P30)').filtered).toBeUndefined();
     expect(visit('Mozilla/5.0 (X11; Linux x86_64)').hits).toEqual(['page']);
+  });
+});
+
+describe('propsRead', () => {
+  it('names every property evaluation depends on: an event without the others evaluates the same', () => {
+    const model = loadModel(
+      readFileSync(join(import.meta.dirname, '../../../models/default.yaml'), 'utf8'),
+      'default.yaml',
+    );
+    const noise = {
+      url: 'https://x/pricing',
+      referrer: 'https://y/',
+      sessionId: 's',
+      durationSeconds: 3,
+      jobTitle: 'VP',
+      reason: 'r',
+    };
+    const events = [
+      event('web', { ...noise, path: '/pricing', userAgent: 'Mozilla/5.0' }, T0),
+      event(
+        'web',
+        { ...noise, path: '/demo/thank-you', userAgent: 'Googlebot/2.1 (+http://www.google.com/bot.html)' },
+        T0,
+      ),
+      event(
+        'email',
+        { action: 'open', campaignId: 'c', messageId: 'm', deliveredAt: T0 - 2_000, userAgent: 'Mozilla' },
+        T0,
+      ),
+      event(
+        'email',
+        {
+          action: 'click',
+          campaignId: 'c',
+          messageId: 'm',
+          deliveredAt: T0 - 3_600_000,
+          userAgent: 'x GoogleImageProxy',
+        },
+        T0,
+      ),
+      event(
+        'email',
+        { action: 'unsubscribe', campaignId: 'c', messageId: 'm', deliveredAt: null, userAgent: null },
+        T0,
+      ),
+      event('trial', { accountId: 'a', action: 'checkout_started', feature: 'f', quantity: 2 }, T0),
+      event(
+        'profile',
+        { ...noise, seniority: 'vp', companySize: 400, industry: 'software', country: 'DE' },
+        T0,
+      ),
+      event(
+        'sales',
+        {
+          verdict: 'accepted',
+          'bant.budget': true,
+          'bant.authority': true,
+          'bant.need': true,
+          'bant.timeline': true,
+          reason: 'x',
+        },
+        T0,
+      ),
+    ];
+    for (const m of [model, testModel]) {
+      for (const e of events) {
+        const read = new Set(propsRead(m, e.type));
+        const only = {
+          ...e,
+          props: Object.fromEntries(Object.entries(e.props).filter(([k]) => read.has(k))),
+        };
+        expect(evaluateEvent(m, only), `${e.type} ${JSON.stringify(e.props)}`).toEqual(evaluateEvent(m, e));
+      }
+    }
+    // The default model's web rules read the path; the filter reads the user agent; nothing reads the url.
+    expect(propsRead(model, 'web').sort()).toEqual(['path', 'userAgent']);
   });
 });

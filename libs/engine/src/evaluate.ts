@@ -1,6 +1,6 @@
 import { eventHash } from './ids.ts';
 import type { Model, Rule } from './model-types.ts';
-import type { EventEffect, FilterReason, PropValue, SalesKind, ScoringEvent } from './types.ts';
+import type { EventEffect, EventType, FilterReason, PropValue, SalesKind, ScoringEvent } from './types.ts';
 
 const BANT = ['bant.budget', 'bant.authority', 'bant.need', 'bant.timeline'] as const;
 const VERDICTS: ReadonlySet<string> = new Set<SalesKind>(['accepted', 'rejected', 'reopened']);
@@ -45,6 +45,25 @@ export function evaluateEvent(model: Model, event: ScoringEvent): EventEffect {
   }
   return effect(event, hash, undefined, hits, fit, signals, disqualify, sales);
 }
+
+/**
+ * Every event property evaluateEvent reads for an event of `type` under `model`: those the rules
+ * test, and those the machine-activity filter and the sales verdict read (below). An event
+ * without the other properties evaluates the same; replays use this to skip decoding fields no
+ * rule looks at. Kept next to the code that reads them, so the two cannot drift apart unseen
+ * (evaluate.test.ts checks it on the default model).
+ */
+export function propsRead(model: Model, type: EventType): string[] {
+  return [...new Set([...model.propsByType[type], ...BUILT_IN_READS[type]])];
+}
+
+const BUILT_IN_READS: Record<EventType, readonly string[]> = {
+  web: ['userAgent'],
+  email: ['action', 'userAgent', 'secondsSinceDelivery', 'deliveredAt'],
+  trial: [],
+  profile: [],
+  sales: ['verdict', ...BANT],
+};
 
 /** Property values of the event being evaluated (evaluateEvent runs to completion: one is enough). */
 const scratch: (PropValue | undefined)[] = [];

@@ -11,7 +11,7 @@ export {
   initialState,
 } from './apply.ts';
 export { formatDuration, parseDuration } from './duration.ts';
-export { evaluateEvent } from './evaluate.ts';
+export { evaluateEvent, propsRead } from './evaluate.ts';
 export { type Explanation, explain, TOP_RULES, topContributions } from './explain.ts';
 export { eventHash, fnv1a32, transitionId } from './ids.ts';
 export { compileModel, loadModel } from './model.ts';
@@ -40,5 +40,5 @@ export {
   stateFromView,
   stateView,
 } from './state.ts';
-export { advanceTo, nextChangeAt } from './time.ts';
+export { advanceTo, mayChangeByTime, movesByTime, nextChangeAt } from './time.ts';
 export * from './types.ts';

@@ -5,11 +5,22 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyEvent } from './apply.ts';
+import { loadModel } from './model.ts';
 import { dimensionScores, evaluateStage, runningScores, scoresAt } from './stage.ts';
 import type { LeadState } from './state.ts';
 import { stateView as view } from './state.ts';
-import { DAY, email, testModel as m, profile, sales, T0, trial, web } from './test-support.ts';
-import { advanceTo, nextChangeAt } from './time.ts';
+import {
+  DAY,
+  email,
+  testModel as m,
+  profile,
+  sales,
+  T0,
+  TEST_MODEL_YAML,
+  trial,
+  web,
+} from './test-support.ts';
+import { advanceTo, mayChangeByTime, movesByTime, nextChangeAt } from './time.ts';
 import type { ScoringEvent } from './types.ts';
 
 const RUNS = { seed: 20250101, numRuns: 150 };
@@ -317,6 +328,7 @@ describe('nextChangeAt', () => {
     'sales',
   ];
   const predicted = new Map<string, number>();
+  let ruledOut = 0;
   it('agrees with stepping time forward: same stage before, different at the predicted time', () => {
     const arb = fc.tuple(
       fc.array(spec(kinds, 6 * DAY), { minLength: 1, maxLength: 40, size: 'max' }),
@@ -329,6 +341,10 @@ describe('nextChangeAt', () => {
       fc.property(arb, ([specs, fractions]) => {
         const s = run(specs.map(toEvent), () => T0)!;
         const at = nextChangeAt(s, T0, m);
+        if (!mayChangeByTime(s, m)) {
+          expect(at, 'mayChangeByTime said no').toBeNull();
+          ruledOut++;
+        }
         const horizon = at ?? T0 + 400 * DAY;
         // No change anywhere before the prediction (samples, plus the millisecond before it).
         for (const f of fractions)
@@ -349,6 +365,45 @@ describe('nextChangeAt', () => {
     expect([...predicted.keys()].sort()).toEqual(
       expect.arrayContaining(['cql>pql', 'mql>unqualified', 'pql>unqualified']),
     );
+    expect(ruledOut, 'states mayChangeByTime ruled out').toBeGreaterThan(30);
+  });
+
+  it('movesByTime says whether nextChangeAt falls in (since, now], without predicting it', () => {
+    let moved = 0;
+    fc.assert(
+      fc.property(
+        fc.array(spec(kinds, 6 * DAY), { minLength: 1, maxLength: 40, size: 'max' }),
+        fc.integer({ min: 0, max: 30 * DAY }),
+        (specs, ahead) => {
+          const s = run(specs.map(toEvent), () => T0)!;
+          const at = nextChangeAt(s, T0, m);
+          const expected = at !== null && at <= T0 + ahead;
+          expect(movesByTime(s, T0, T0 + ahead, m)).toBe(expected);
+          if (expected) moved++;
+        },
+      ),
+      { ...RUNS, numRuns: 400 },
+    );
+    expect(moved, 'cases where time moved the stage').toBeGreaterThan(40);
+  });
+
+  it('mayChangeByTime: a model with a negative enter threshold can move a lowest-stage lead by time', () => {
+    const negative = loadModel(
+      TEST_MODEL_YAML.replace(
+        'enter: [{ score: product, gte: 30 }]\n    stay: [{ score: product, gte: 20 }]',
+        'enter: [{ score: engagement, gte: -3 }]',
+      ),
+      'negative.yaml',
+    );
+    const s = applyEvent(undefined, web('/careers', T0, 'n1'), T0, negative).state; // -5: below -3, rises
+    expect(s.stage).toBe('unqualified');
+    expect(mayChangeByTime(s, negative)).toBe(true);
+    const at = nextChangeAt(s, T0, negative)!;
+    expect(at).not.toBeNull();
+    // Entered by time and then (possibly) left again: movesByTime asks nextChangeAt then.
+    expect(movesByTime(s, T0, at - 1, negative)).toBe(false);
+    expect(movesByTime(s, T0, at, negative)).toBe(true);
+    expect(mayChangeByTime(s, m)).toBe(false);
   });
 });
 

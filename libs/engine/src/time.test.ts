@@ -13,7 +13,7 @@ import {
   trial,
   web,
 } from './test-support.ts';
-import { advanceTo, nextChangeAt } from './time.ts';
+import { advanceTo, movesByTime, nextChangeAt } from './time.ts';
 
 const uses = (n: number, t: number) => Array.from({ length: n }, () => trial('feature_used', t));
 
@@ -41,6 +41,16 @@ describe('nextChangeAt', () => {
       cause: { kind: 'signal-expired', detail: 'intent older than 7d' },
       eventTime: T0 + 7 * DAY + 1,
     });
+  });
+
+  it('movesByTime agrees to the millisecond, for a signal expiring and a score fading', () => {
+    const strong = applyAll([...uses(20, T0), trial('checkout_started', T0)], m, T0)!; // cql until the intent expires
+    expect(movesByTime(strong, T0, T0 + 7 * DAY, m)).toBe(false);
+    expect(movesByTime(strong, T0, T0 + 7 * DAY + 1, m)).toBe(true);
+    const pql = applyAll(uses(4, T0), m, T0)!; // product 40 leaves pql (stay 20) after one half-life
+    expect(movesByTime(pql, T0, T0 + 5 * DAY, m)).toBe(false);
+    expect(movesByTime(pql, T0, T0 + 5 * DAY + 1, m)).toBe(true);
+    expect(movesByTime(applyAll([web('/p', T0)], m, T0)!, T0, T0 + 400 * DAY, m)).toBe(false);
   });
 
   it('is null when time alone changes nothing', () => {

@@ -6,7 +6,10 @@ import {
   dimensionScores,
   evaluateStage,
   ladderIndex,
+  ladderStage,
+  nearThreshold,
   nextStage,
+  runningScores,
   scoreRecord,
   signalTime,
 } from './stage.ts';
@@ -49,6 +52,52 @@ export function nextChangeAt(given: LeadState, now: number, model: Model): numbe
     }
   }
   return null;
+}
+
+/**
+ * False when time alone certainly changes nothing for a state whose stage was evaluated when it
+ * last changed (as applyEffect and advanceTo leave it): a disqualified lead, or a lead in the
+ * lowest stage when no stage can be entered by time. Entering needs an enter condition to turn
+ * true, and by time only a score condition with a negative threshold can (a negative score rising
+ * towards 0); signals only expire. A cheap test before nextChangeAt, for callers that ask after
+ * every event (replays): most leads sit in the lowest stage.
+ */
+export function mayChangeByTime(given: LeadState, model: Model): boolean {
+  const stage = given.stage;
+  if (stage === DISQUALIFIED) return false;
+  return stage !== model.ladder[0]!.name || enteredByTime(model);
+}
+
+/**
+ * Whether time alone changes the stage of `state` (as evaluated at `since`) at some moment in
+ * (since, now]: `nextChangeAt(state, since) <= now`, answered without predicting when. Every
+ * condition flips at most once by time (see above), and without a stage that can be entered by
+ * time a flip only ever fails the current stage's stay condition for good, so a change happened
+ * by `now` exactly when re-evaluating at `now` gives another stage: one evaluation on the running
+ * totals (the exact sums near a threshold, as applyEffect decides) instead of a prediction that
+ * probes several moments. For replays, which ask before every event of a lead.
+ */
+export function movesByTime(given: LeadState, since: number, now: number, model: Model): boolean {
+  if (!mayChangeByTime(given, model)) return false;
+  if (enteredByTime(model)) {
+    const at = nextChangeAt(given, since, model);
+    return at !== null && at <= now;
+  }
+  const state = bind(given, model);
+  let scores = runningScores(state, now, model);
+  if (nearThreshold(scores, model)) scores = dimensionScores(state, now, model);
+  return ladderStage(state, scores, now, model) !== state.stage;
+}
+
+const enterableByTime = new WeakMap<Model, boolean>();
+
+function enteredByTime(model: Model): boolean {
+  let answer = enterableByTime.get(model);
+  if (answer === undefined) {
+    answer = model.ladder.some((s) => s.enter.some((c) => c.kind === 'score' && c.gte < 0));
+    enterableByTime.set(model, answer);
+  }
+  return answer;
 }
 
 /** When condition c, evaluated at `now`, next changes truth by time alone (>= now), if ever. */

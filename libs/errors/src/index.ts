@@ -30,7 +30,8 @@ export type ErrorCode =
   | 'STATE_LOST'
   | 'PARTITION_FENCED'
   | 'GENERATION_RETIRED'
-  | 'INVARIANT_VIOLATED';
+  | 'INVARIANT_VIOLATED'
+  | 'ARCHIVE_INVALID';
 
 interface ErrorClass {
   retryable: boolean;
@@ -67,6 +68,8 @@ const CLASSES: Record<ErrorCode, ErrorClass> = {
   // follow the active generation and retry (the new one's positions say where to read from).
   GENERATION_RETIRED: { retryable: true, poison: false },
   INVARIANT_VIOLATED: { retryable: false, poison: false },
+  // An archive file that is not a well-formed archive container (libs/archive): refused, named.
+  ARCHIVE_INVALID: { retryable: false, poison: false },
 };
 
 export class LeadScorerError extends Error {

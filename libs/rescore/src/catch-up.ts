@@ -61,7 +61,13 @@ export class CatchUp {
       metrics: o.metrics,
       log: o.log,
       clock: o.clock,
-      partitions: new PartitionTracker({ store, group: o.groupId, log: o.log, metrics: o.metrics, clock: o.clock }),
+      partitions: new PartitionTracker({
+        store,
+        group: o.groupId,
+        log: o.log,
+        metrics: o.metrics,
+        clock: o.clock,
+      }),
       state,
     });
     const tracked: BatchProcessor = async (messages) => {

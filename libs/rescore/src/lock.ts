@@ -22,7 +22,11 @@ export function lockKey(base: string): string {
   return `${base}#rescore`;
 }
 
-export async function takeLock(redis: RedisClient, base: string, lock: RescoreLock): Promise<RescoreLock | undefined> {
+export async function takeLock(
+  redis: RedisClient,
+  base: string,
+  lock: RescoreLock,
+): Promise<RescoreLock | undefined> {
   const ok = await redis.set(lockKey(base), JSON.stringify(lock), 'NX');
   if (ok === 'OK') return undefined;
   return readLock(redis, base);
@@ -33,7 +37,12 @@ export async function readLock(redis: RedisClient, base: string): Promise<Rescor
   return raw === null ? undefined : (JSON.parse(raw) as RescoreLock);
 }
 
-export async function setPhase(redis: RedisClient, base: string, lock: RescoreLock, phase: RescoreLock['phase']): Promise<void> {
+export async function setPhase(
+  redis: RedisClient,
+  base: string,
+  lock: RescoreLock,
+  phase: RescoreLock['phase'],
+): Promise<void> {
   lock.phase = phase;
   await redis.set(lockKey(base), JSON.stringify(lock));
 }

@@ -7,8 +7,8 @@ import {
   newRecord,
   RETIRED,
   rebaseLead,
-  stateOf,
   type StoredLead,
+  stateOf,
 } from '@leadscorer/core';
 import type { Model } from '@leadscorer/engine';
 import { LeadScorerError } from '@leadscorer/errors';
@@ -92,7 +92,10 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
   const clock = clockOf(env);
   const redis = createRedis(env, 'lead-scorer.rescore');
   const kafka = createKafka(env, 'lead-scorer.rescore', log);
-  const producer = kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner });
+  const producer = kafka.producer({
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
   const catalogue = createCatalogue({ prefix: env.TOPIC_PREFIX });
   const serde = createSerde({ registry: createRegistryClient(env.SCHEMA_REGISTRY_URL), catalogue });
   const metrics = createMetrics('rescore', { defaultMetrics: false });
@@ -182,9 +185,7 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
       );
     }
     phase('replay');
-    say(
-      `replayed ${replayed.stats.events} events of ${replayed.records.size} leads (${seconds.replay} s)`,
-    );
+    say(`replayed ${replayed.stats.events} events of ${replayed.records.size} leads (${seconds.replay} s)`);
 
     // 2. Load.
     const now = clock();
@@ -277,7 +278,7 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
         const writes: LeadWrite[] = [];
         for (const id of slice) {
           const previous = was.get(id);
-          let current: StoredLead | undefined = is.get(id);
+          const current: StoredLead | undefined = is.get(id);
           if (!current) {
             // Published before, but no event of it is left to rebuild it from.
             missing++;

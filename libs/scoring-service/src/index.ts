@@ -11,8 +11,8 @@ export {
 } from './generation.ts';
 export { PartitionTracker, type PartitionTrackerOptions } from './partitions.ts';
 export { createScoringProcessor, type ProcessorDeps, type ProcessorGeneration } from './processor.ts';
-export { BackgroundPublisher, type PublishSource, StageChangePublisher } from './publisher.ts';
 export { AUTO_HOLD_MS, resolvePublishHold } from './publish-hold.ts';
+export { BackgroundPublisher, type PublishSource, StageChangePublisher } from './publisher.ts';
 export { OutboxRelay, type OutboxRelayOptions } from './relay.ts';
 export {
   type ConsumerServiceSpec,

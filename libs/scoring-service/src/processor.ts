@@ -7,6 +7,7 @@ import {
   type ScorerOptions,
   type ScoreStore,
   sourceId,
+  TYPE_CODES,
 } from '@leadscorer/core';
 import { evaluateEvent, type Model } from '@leadscorer/engine';
 import { isPoison, LeadScorerError } from '@leadscorer/errors';
@@ -49,8 +50,6 @@ export interface ProcessorDeps {
   /** Whether Redis holds the state the service works on (state-guard.ts). */
   state: StateGuard;
 }
-
-const TYPE_CODE: Record<string, string> = { web: 'w', email: 'e', trial: 't', profile: 'p', sales: 's' };
 
 /**
  * Decode -> evaluate -> dead-letter the poison -> apply with the engine and commit (the core's
@@ -107,7 +106,7 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
           const event = decoded.event;
           if (!event) continue; // a topic we read but do not score (none today)
           const effect = evaluateEvent(model, event);
-          const code = TYPE_CODE[event.type] ?? 'x';
+          const code = TYPE_CODES[event.type] ?? 'x';
           if (code !== lastCode || m.partition !== lastPartition) {
             lastCode = code;
             lastPartition = m.partition;
