@@ -11,13 +11,13 @@ import {
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { contractsEnv } from '../libs/contracts/src/int-support.ts';
 import { infraConfigFromEnv } from '../scripts/infra/config.ts';
 import { portFree } from '../scripts/infra/ports.ts';
 import { down } from '../scripts/infra/stack.ts';
 import { testInfra, uniqueName } from './support/infra.ts';
+import { deleteKeys } from './support/scorer.ts';
 
 // `npm start` and `npm run infra -- up` fail well: a broken model, a taken port, a second
 // instance or a service dying at start end the command within seconds, with a message that
@@ -119,17 +119,6 @@ async function holdPort(port: number): Promise<Server | undefined> {
   const server = createServer(() => {});
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
   return server;
-}
-
-async function deleteKeys(url: string, prefix: string): Promise<void> {
-  const redis = new Redis(url);
-  try {
-    for await (const keys of redis.scanStream({ match: `${prefix}*`, count: 500 })) {
-      if ((keys as string[]).length > 0) await redis.del(...(keys as string[]));
-    }
-  } finally {
-    redis.disconnect();
-  }
 }
 
 describe('npm start', () => {

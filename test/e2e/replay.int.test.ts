@@ -1,18 +1,23 @@
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listArchive, nextOffset } from '@leadscorer/archive';
-import type { LeadRecord } from '@leadscorer/core';
-import { loadModel, scoresAt } from '@leadscorer/engine';
+import { listArchive } from '@leadscorer/archive';
+import { loadModel } from '@leadscorer/engine';
 import { type ReplayResult, replay } from '@leadscorer/replay';
 import type { RunningService } from '@leadscorer/runtime';
 import { type ScoringService, startConsumerService } from '@leadscorer/scoring-service';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startArchiver } from '../../services/archiver/src/service.ts';
-import { eventMessage, outcomeMessage, produceMessages } from '../support/archive.ts';
+import {
+  archiveReaches,
+  eventMessage,
+  outcomeMessage,
+  produceMessages,
+  topicEnds,
+} from '../support/archive.ts';
+import { expectSameRecords } from '../support/compare.ts';
 import { generateEvents } from '../support/event-gen.ts';
 import { testInfra } from '../support/infra.ts';
-import { normalizeState } from '../support/oracle.ts';
 import { eventually, MODEL_FILE, type ScorerEnv, scorerEnv, waitForDrained } from '../support/scorer.ts';
 
 const model = loadModel(readFileSync(MODEL_FILE, 'utf8'), MODEL_FILE);
@@ -98,10 +103,10 @@ describe('replay equals live', () => {
     }
     running.push(...services);
     await waitForDrained(e.contracts.kafka, groups);
-    const ends = await topicEnds(e);
+    const ends = await topicEnds(e.contracts.kafka, e.contracts.catalogue);
     await eventually(
       'the archive to reach the end of every partition',
-      async () => archived(dir, ends),
+      async () => archiveReaches(dir, ends),
       60_000,
     );
 
@@ -111,7 +116,7 @@ describe('replay equals live', () => {
 
     const fromArchive = await replay({ model, catalogue: e.contracts.catalogue, archiveDir: dir, now: NOW });
     expect(fromArchive.stats.outcomes).toBe(50);
-    expectSameAsLive(fromArchive, live);
+    expectSameRecords(fromArchive.records, live, model, NOW);
     expect(positions(fromArchive)).toEqual(ends);
 
     // Half of each partition's files, the rest read from the topics: the same states again.
@@ -138,60 +143,10 @@ describe('replay equals live', () => {
     expect(withTopics.stats.events + withTopics.stats.outcomes).toBe(total);
     expect(withTopics.stats.fromTopics).toBeGreaterThan(total / 5);
     expect(withTopics.gaps).toEqual([]);
-    expectSameAsLive(withTopics, live);
+    expectSameRecords(withTopics.records, live, model, NOW);
     expect(positions(withTopics)).toEqual(ends);
   });
 });
-
-function expectSameAsLive(result: ReplayResult, live: Map<string, LeadRecord>): void {
-  expect([...result.records.keys()].sort()).toEqual([...live.keys()].sort());
-  const stages = new Set<string>();
-  for (const [lead, want] of live) {
-    const got = result.records.get(lead)!;
-    expect(got.state.stage, `stage of ${lead}`).toBe(want.state.stage);
-    stages.add(want.state.stage);
-    const [g, w] = [scoresAt(got.state, NOW, model), scoresAt(want.state, NOW, model)];
-    for (const [dim, v] of Object.entries(w)) expect(g[dim], `${dim} of ${lead}`).toBeCloseTo(v, 5);
-    const { c: gc, ring: gr, seq: _gs, ...gs } = normalizeState(got.state);
-    const { c: wc, ring: wr, seq: _ws, ...ws } = normalizeState(want.state);
-    expect(gs, `state of ${lead}`).toEqual(ws);
-    expect(Object.keys(gc).sort(), `contributions of ${lead}`).toEqual(Object.keys(wc).sort());
-    for (const [rule, [v, t]] of Object.entries(wc)) {
-      expect(gc[rule]![1], `${lead} ${rule} time`).toBe(t);
-      expect(Math.abs(gc[rule]![0] - v), `${lead} ${rule} value`).toBeLessThanOrEqual(
-        1e-6 * Math.max(1, Math.abs(v)),
-      );
-    }
-    // Each event type's ring holds as many hashes either way (which ones depends on the order).
-    const sizes = (r: typeof gr) => Object.fromEntries(Object.entries(r).map(([t, h]) => [t, h?.length]));
-    expect(sizes(gr), `dedupe ring sizes of ${lead}`).toEqual(sizes(wr));
-    // Offset watermarks are order-independent (the highest offset applied per source): exact.
-    expect(new Map(got.offsets), `offsets of ${lead}`).toEqual(new Map(want.offsets));
-  }
-  expect([...stages].sort()).toEqual(expect.arrayContaining(['mql', 'pql', 'cql']));
-}
-
-async function topicEnds(e: ScorerEnv): Promise<Map<string, number>> {
-  const admin = e.contracts.kafka.admin();
-  await admin.connect();
-  const out = new Map<string, number>();
-  try {
-    for (const t of e.contracts.catalogue.inputs)
-      for (const p of await admin.fetchTopicOffsets(t.topic))
-        out.set(`${t.topic}/${p.partition}`, Number(p.high));
-  } finally {
-    await admin.disconnect();
-  }
-  return out;
-}
-
-function archived(dir: string, ends: Map<string, number>): boolean {
-  const listed = listArchive(dir);
-  return [...ends].every(([k, end]) => {
-    const at = k.lastIndexOf('/');
-    return end === 0 || nextOffset(listed.get(k.slice(0, at))?.get(Number(k.slice(at + 1)))) === end;
-  });
-}
 
 function positions(r: ReplayResult): Map<string, number> {
   return new Map(r.positions.map((p) => [`${p.topic}/${p.partition}`, p.offset]));

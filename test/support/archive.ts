@@ -1,4 +1,4 @@
-import { listArchive, readArchiveFile } from '@leadscorer/archive';
+import { listArchive, nextOffset, readArchiveFile } from '@leadscorer/archive';
 import { AVRO_SCHEMAS, type Catalogue, type InputTopicName } from '@leadscorer/contracts';
 import type { ScoringEvent } from '@leadscorer/engine';
 import avro from 'avsc';
@@ -202,4 +202,28 @@ export function readArchive(root: string): {
     }
   }
   return { records, files };
+}
+
+/** Per `topic/partition` of every input topic: its end offset now. */
+export async function topicEnds(kafka: Kafka, catalogue: Catalogue): Promise<Map<string, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const out = new Map<string, number>();
+  try {
+    for (const t of catalogue.inputs)
+      for (const p of await admin.fetchTopicOffsets(t.topic))
+        out.set(`${t.topic}/${p.partition}`, Number(p.high));
+  } finally {
+    await admin.disconnect();
+  }
+  return out;
+}
+
+/** Whether the archive under `dir` holds every partition up to the given ends. */
+export function archiveReaches(dir: string, ends: Map<string, number>): boolean {
+  const listed = listArchive(dir);
+  return [...ends].every(([k, end]) => {
+    const at = k.lastIndexOf('/');
+    return end === 0 || nextOffset(listed.get(k.slice(0, at))?.get(Number(k.slice(at + 1)))) === end;
+  });
 }

@@ -1,8 +1,7 @@
 import type { InputTopicName } from '@leadscorer/contracts';
 import { startConsumerService } from '@leadscorer/scoring-service';
-import { Redis } from 'ioredis';
 import { startLeadApi } from '../../services/lead-api/src/server.ts';
-import type { ScorerEnv } from './scorer.ts';
+import { deleteKeys, type ScorerEnv } from './scorer.ts';
 
 /**
  * Consumer services and the read API of one test's ScorerEnv, in this process, started through
@@ -60,20 +59,4 @@ export async function startInProcessScorer(
 async function stopAll(env: ScorerEnv, running: { stop(): Promise<void> }[]): Promise<void> {
   for (const s of running.reverse()) await s.stop().catch(() => undefined);
   await deleteKeys(env.env().REDIS_URL!, env.keyPrefix);
-}
-
-/** Every key of the prefix: lead states, outboxes, schedules and the rule registry. */
-async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { lazyConnect: true });
-  await redis.connect();
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      if (keys.length > 0) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }

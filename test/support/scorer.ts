@@ -74,13 +74,17 @@ export async function scorerEnv(label: string, partitions = 3): Promise<ScorerEn
   };
 }
 
-/** Deletes every key under `prefix:` on a single Redis (SCAN, never KEYS on a shared server). */
+/**
+ * Deletes every key whose name starts with `prefix` on a single Redis (SCAN, never KEYS on a
+ * shared server): its generations of keys (`prefix:`, `prefix.g1:`), the generation record and
+ * the rescore lock (`prefix#...`). Test prefixes are unique, none a prefix of another.
+ */
 export async function deleteKeys(redisUrl: string, prefix: string): Promise<void> {
   const client = new Redis(redisUrl);
   try {
     let cursor = '0';
     do {
-      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
       if (keys.length > 0) await client.del(...keys);
       cursor = next;
     } while (cursor !== '0');

@@ -141,9 +141,13 @@ export class CatchUp {
     }
   }
 
-  /** Leaves the group and deletes it (it was the rescore's alone). */
+  /** Leaves the group. */
   async stop(): Promise<void> {
     await this.source.stop();
+  }
+
+  /** Deletes the group (it was the rescore's alone), once stopped. */
+  async forget(): Promise<void> {
     const admin = this.kafka.admin();
     await admin.connect();
     await admin.deleteGroups([this.groupId]).catch(() => undefined);

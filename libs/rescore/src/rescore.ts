@@ -245,6 +245,7 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
     await catchUp.until(0, 100);
     await catchUp.stop();
     const touched = catchUp.touched;
+    const finished = catchUp;
     catchUp = undefined;
     const sink = new KafkaStageChangeSink({ producer, serde });
     if (!rebuild) {
@@ -349,6 +350,8 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
       }
     }
     phase('switch');
+
+    await finished.forget();
 
     // 8. Delete the old generation once readers have moved.
     await new Promise((r) => setTimeout(r, o.graceMs ?? 10_000));

@@ -1,5 +1,6 @@
 export { runMain } from '@leadscorer/runtime';
 export { clockOf, loadScoringEnv, type ScoringEnv, scoringEnvSchema } from './config.ts';
+export { CONSUMERS, type ConsumerName, consumerSpec, defaultGroup } from './consumers.ts';
 export { FadingLoop, type FadingLoopOptions } from './fading.ts';
 export {
   ActiveGeneration,

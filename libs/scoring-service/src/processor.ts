@@ -146,9 +146,9 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
       // Positions not where this consumer left them: read them again before the retry.
       if (code === 'PARTITION_FENCED') partitions.invalidate(chunkTopic, partition);
       if (code === 'STATE_LOST') state.lost((err as Error).message);
-      // A rescore retired this generation: follow the new one (retried once it is active).
-      if (code === 'GENERATION_RETIRED' && (await generation.refresh().catch(() => false)))
-        await state.check().catch(() => undefined);
+      // A rescore retired this generation and switches to the next within seconds: wait for the
+      // switch here (the consumer's backoff would grow meanwhile), then retry on the new one.
+      if (code === 'GENERATION_RETIRED') await followSwitch(generation);
       throw err;
     }
     await partitions.done(chunkTopic, partition, last, epoch);
@@ -196,4 +196,12 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
       await publishInline(recorded, g.publisher);
     }
   };
+}
+
+/** Waits up to ~10 s for the active generation to change (a rescore switching). */
+async function followSwitch(generation: { refresh(): Promise<boolean> }): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    if (await generation.refresh().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }

@@ -92,7 +92,7 @@ export function startConsumerService(
     let stopping = false;
     let audit: NodeJS.Timeout | undefined;
     let auditing = false;
-    const groupId = env.CONSUMER_GROUP ?? `lead-scorer.${spec.service}`;
+    const groupId = env.CONSUMER_GROUP ?? `lead-scorer.${spec.service}`; // consumers.ts defaultGroup
     const source = new KafkajsSource({
       kafka: w.kafka,
       groupId,
@@ -126,6 +126,9 @@ export function startConsumerService(
       hasHistory: () => groupHasOffsets(w.kafka, groupId, topics),
       generation: () => w.generation.current().record.generation,
     });
+    // Positions belong to a generation: a switch forgets them at once (the audit of quiet
+    // partitions must not compare the old generation's marks with the new one's).
+    w.generation.onSwitch(() => partitions.reset());
     const processor = createScoringProcessor({
       serde: w.serde,
       generation: w.generation,

@@ -1,15 +1,5 @@
-import { runMain, startConsumerService } from '@leadscorer/scoring-service';
+import { consumerSpec, runMain, startConsumerService } from '@leadscorer/scoring-service';
 
 // Consumer service: reads its topic(s), applies each event to the lead in Redis atomically,
 // publishes stage changes. All behaviour lives in libs/scoring-service; config is environment.
-runMain((onFatal) =>
-  startConsumerService(
-    {
-      service: 'lead-context',
-      defaultPort: 9467,
-      topics: ['lead.profile.v1', 'sales.qualification.v1'],
-      onFatal,
-    },
-    process.env,
-  ),
-);
+runMain((onFatal) => startConsumerService(consumerSpec('lead-context', onFatal), process.env));
