@@ -512,9 +512,13 @@ describe('deploy/kubernetes', () => {
     const set = d as StatefulSet;
     expect(set.kind).toBe('StatefulSet');
     expect(set.spec.replicas, 'one writer per archive directory').toBe(1);
-    const governing = resources.find((r) => r.o.kind === 'Service' && r.o.metadata.name === set.spec.serviceName);
+    const governing = resources.find(
+      (r) => r.o.kind === 'Service' && r.o.metadata.name === set.spec.serviceName,
+    );
     expect(governing, `the governing Service ${set.spec.serviceName}`).toBeDefined();
-    const claim = set.spec.volumeClaimTemplates?.find((t) => c.volumeMounts?.some((m) => m.name === t.metadata.name));
+    const claim = set.spec.volumeClaimTemplates?.find((t) =>
+      c.volumeMounts?.some((m) => m.name === t.metadata.name),
+    );
     expect(claim?.spec.accessModes).toEqual(['ReadWriteOnce']);
     const mount = c.volumeMounts?.find((m) => m.name === claim?.metadata.name);
     expect(mount?.mountPath).toBe(envOf(c).ARCHIVE_DIR);
