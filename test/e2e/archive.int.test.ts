@@ -9,6 +9,7 @@ import { startArchiver } from '../../services/archiver/src/service.ts';
 import {
   eventMessage,
   type InputMessage,
+  inputProducer,
   type Located,
   locatedKey,
   outcomeMessage,
@@ -141,26 +142,37 @@ describe('archiver', () => {
     // In time order, as producers publish: a partition's files roll over at each UTC midnight.
     msgs.sort((a, b) => a.timestamp - b.timestamp);
     const rnd = prng(5);
+    // Producers publish all along, 20 messages every 300 ms, while the archiver is killed.
+    const producer = await inputProducer(env.contracts.kafka, env.contracts.catalogue);
+    let published = 0;
+    const publishing = (async () => {
+      for (; published < msgs.length; published += 20) {
+        await producer.send(msgs.slice(published, published + 20));
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
     let proc = spawnService('archiver', archiverEnv, 'archive-crash-0');
     procs.push(proc);
-    const per = Math.ceil(msgs.length / KILLS);
-    for (let k = 0; k < KILLS; k++) {
+    let kills = 0;
+    while (kills < KILLS || published < msgs.length) {
+      // This instance is working (it wrote a file since it started) when it dies, at a random moment.
       const before = fileCount(dir);
-      await produceMessages(env.contracts.kafka, env.contracts.catalogue, msgs.slice(k * per, (k + 1) * per));
-      // This instance is working (it wrote a file of this round) when it dies, at a random moment.
-      await eventually(`archiver ${k} writing`, async () => fileCount(dir) > before, 60_000);
-      await new Promise((r) => setTimeout(r, Math.floor(rnd() * 800)));
+      await eventually(`archiver ${kills} writing`, async () => fileCount(dir) > before, 60_000);
+      await new Promise((r) => setTimeout(r, Math.floor(rnd() * 600)));
       await proc.kill('SIGKILL');
-      proc = spawnService('archiver', archiverEnv, `archive-crash-${k + 1}`);
+      kills++;
+      proc = spawnService('archiver', archiverEnv, `archive-crash-${kills}`);
       procs.push(proc);
     }
+    await publishing;
+    await producer.close();
     // The last instance (on a known port) must be up before it is asked to stop gracefully.
     await proc.kill('SIGKILL');
     const port = await freePort();
     proc = spawnService(
       'archiver',
       { ...archiverEnv, HTTP_PORT: String(port) },
-      `archive-crash-${KILLS + 1}`,
+      `archive-crash-${kills + 1}`,
     );
     procs.push(proc);
     await eventually('the last archiver ready', async () => {
@@ -181,7 +193,7 @@ describe('archiver', () => {
     expect(await proc.kill('SIGTERM'), 'graceful stop exit code').toBe(0);
     expectExactlyOnce(topics, dir);
     const { files } = readArchive(dir);
-    console.log(`archive crash test: ${KILLS} kills, ${topics.length} messages, ${files.length} files`);
+    console.log(`archive crash test: ${kills} kills, ${topics.length} messages, ${files.length} files`);
   });
 
   it('writes what it holds at a graceful stop, and resumes from its files after a restart', async () => {

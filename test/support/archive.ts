@@ -62,39 +62,52 @@ export async function produceMessages(
   catalogue: Catalogue,
   msgs: InputMessage[],
 ): Promise<void> {
-  const writers = new Map<InputTopicName, { id: number; type: avro.Type }>();
-  const byTopic = new Map<string, { key: string | null; value: Buffer; timestamp: string }[]>();
-  for (const m of msgs) {
-    let value: Buffer;
-    if (Buffer.isBuffer(m.record)) value = m.record;
-    else {
-      let w = writers.get(m.topic);
-      if (!w) {
-        const subject = catalogue.get(m.topic).subject;
-        const res = await fetch(`${testInfra().registryUrl}/subjects/${subject}/versions/latest`);
-        const { id } = (await res.json()) as { id: number };
-        w = { id, type: avro.Type.forSchema(AVRO_SCHEMAS[m.topic] as avro.Schema) };
-        writers.set(m.topic, w);
-      }
-      const header = Buffer.alloc(5);
-      header.writeInt32BE(w.id, 1);
-      value = Buffer.concat([header, w.type.toBuffer(m.record)]);
-    }
-    const physical = catalogue.get(m.topic).topic;
-    const list = byTopic.get(physical) ?? [];
-    list.push({ key: m.key, value, timestamp: String(m.timestamp) });
-    byTopic.set(physical, list);
+  const producer = await inputProducer(kafka, catalogue);
+  try {
+    await producer.send(msgs);
+  } finally {
+    await producer.close();
   }
+}
+
+/** A connected producer of input messages, for a test that publishes while it does other things. */
+export async function inputProducer(
+  kafka: Kafka,
+  catalogue: Catalogue,
+): Promise<{ send(msgs: InputMessage[]): Promise<void>; close(): Promise<void> }> {
+  const writers = new Map<InputTopicName, { id: number; type: avro.Type }>();
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
-  try {
-    for (const [topic, messages] of byTopic) {
-      for (let i = 0; i < messages.length; i += 500)
-        await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
+  const encode = async (m: InputMessage): Promise<Buffer> => {
+    if (Buffer.isBuffer(m.record)) return m.record;
+    let w = writers.get(m.topic);
+    if (!w) {
+      const subject = catalogue.get(m.topic).subject;
+      const res = await fetch(`${testInfra().registryUrl}/subjects/${subject}/versions/latest`);
+      const { id } = (await res.json()) as { id: number };
+      w = { id, type: avro.Type.forSchema(AVRO_SCHEMAS[m.topic] as avro.Schema) };
+      writers.set(m.topic, w);
     }
-  } finally {
-    await producer.disconnect();
-  }
+    const header = Buffer.alloc(5);
+    header.writeInt32BE(w.id, 1);
+    return Buffer.concat([header, w.type.toBuffer(m.record)]);
+  };
+  return {
+    async send(msgs) {
+      const byTopic = new Map<string, { key: string | null; value: Buffer; timestamp: string }[]>();
+      for (const m of msgs) {
+        const physical = catalogue.get(m.topic).topic;
+        const list = byTopic.get(physical) ?? [];
+        list.push({ key: m.key, value: await encode(m), timestamp: String(m.timestamp) });
+        byTopic.set(physical, list);
+      }
+      for (const [topic, messages] of byTopic) {
+        for (let i = 0; i < messages.length; i += 500)
+          await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 500) });
+      }
+    },
+    close: () => producer.disconnect(),
+  };
 }
 
 /** One message as a topic or the archive holds it. */

@@ -48,9 +48,12 @@ export class WriterSchemas {
   private readonly url: string;
   private readonly cache = new Map<number, Promise<Record<string, unknown>>>();
 
+  private readonly timeoutMs: number;
+
   /** `url`: the Confluent-compatible base URL (SCHEMA_REGISTRY_URL). */
-  constructor(url: string) {
+  constructor(url: string, timeoutMs = 10_000) {
     this.url = url.replace(/\/+$/, '');
+    this.timeoutMs = timeoutMs;
   }
 
   get(id: number): Promise<Record<string, unknown>> {
@@ -66,7 +69,9 @@ export class WriterSchemas {
   private async fetch(id: number): Promise<Record<string, unknown>> {
     let res: Response;
     try {
-      res = await fetch(`${this.url}/schemas/ids/${id}`);
+      // Bounded: a registry that accepts the connection and never answers must not stall the
+      // partition for good; the caller retries with backoff.
+      res = await fetch(`${this.url}/schemas/ids/${id}`, { signal: AbortSignal.timeout(this.timeoutMs) });
     } catch (err) {
       throw new LeadScorerError('REGISTRY_UNAVAILABLE', `schema registry request failed: ${String(err)}`, {
         cause: err,

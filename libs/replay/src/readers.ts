@@ -22,12 +22,30 @@ export interface RecordReader {
 const readerTypes = new Map<string, avsc.Type>();
 const resolved = new Map<string, RecordReader>();
 
-/** The value schema a replay reads a topic with: all fields, or those `model` needs. */
-function readerSchema(name: InputTopicName, eventType: EventType | null, model: Model | undefined) {
-  const schema = AVRO_SCHEMAS[name] as { fields: { name: string }[] };
-  if (!model || eventType === null) return schema;
-  const keep = fieldsFor(name, propsRead(model, eventType));
-  return { ...schema, fields: schema.fields.filter((f) => keep.has(f.name)) };
+/** Per model (or none: all fields) and topic, the reader value schema's text: computed once. */
+const readerSchemas = new WeakMap<Model | typeof ALL_FIELDS, Map<InputTopicName, string>>();
+const ALL_FIELDS = {};
+
+/** The value schema a replay reads a topic with, as text: all fields, or those `model` needs. */
+function readerSchema(name: InputTopicName, eventType: EventType | null, model: Model | undefined): string {
+  const owner = model ?? ALL_FIELDS;
+  let byTopic = readerSchemas.get(owner);
+  if (!byTopic) {
+    byTopic = new Map();
+    readerSchemas.set(owner, byTopic);
+  }
+  let text = byTopic.get(name);
+  if (text === undefined) {
+    const schema = AVRO_SCHEMAS[name] as { fields: { name: string }[] };
+    let value: object = schema;
+    if (model && eventType !== null) {
+      const keep = fieldsFor(name, propsRead(model, eventType));
+      value = { ...schema, fields: schema.fields.filter((f) => keep.has(f.name)) };
+    }
+    text = JSON.stringify(value);
+    byTopic.set(name, text);
+  }
+  return text;
 }
 
 /**
@@ -41,14 +59,15 @@ export function readerFor(
   schema: string,
   file: string,
 ): RecordReader {
-  const value = readerSchema(name, eventType, model);
-  const valueKey = JSON.stringify(value);
+  const valueKey = readerSchema(name, eventType, model);
   const cacheKey = `${valueKey}\u0000${schema}`;
   let r = resolved.get(cacheKey);
   if (!r) {
     let type = readerTypes.get(valueKey);
     if (!type) {
-      type = avsc.Type.forSchema(archivedSchema(value as Record<string, unknown>) as avsc.Schema);
+      type = avsc.Type.forSchema(
+        archivedSchema(JSON.parse(valueKey) as Record<string, unknown>) as avsc.Schema,
+      );
       readerTypes.set(valueKey, type);
     }
     const writer = typeOf(schema, file);
