@@ -9,6 +9,7 @@ import { replay } from '@leadscorer/replay';
 import { rescore } from '@leadscorer/rescore';
 import { createLogger } from '@leadscorer/runtime';
 import {
+  type ConsumerName,
   generationKey,
   loadScoringEnv,
   readModelFile,
@@ -152,6 +153,7 @@ describe('rescore', () => {
       archiveDir: d.archive,
       log: createLogger('rescore', 'warn'),
       graceMs: 200,
+      groups: d.groupOf,
     });
     expect(report).toMatchObject({ from: 0, to: 1, rebuild: true, modelChanges: 0 });
     await d.onGeneration(1);
@@ -200,9 +202,11 @@ describe('rescore', () => {
     );
     stops.push(archiver);
     const groups: { groupId: string; topics: string[] }[] = [];
+    const groupOf: Partial<Record<ConsumerName, string>> = {};
     const services: ScoringService[] = [];
     for (const s of SERVICES) {
       const groupId = e.contracts.group(`${e.contracts.prefix}${s.service}`);
+      groupOf[s.service] = groupId;
       groups.push({ groupId, topics: s.topics.map((t) => e.contracts.catalogue.get(t).topic) });
       services.push(
         await startConsumerService(
@@ -234,6 +238,7 @@ describe('rescore', () => {
       messages,
       half: Math.floor(messages.length / 2),
       services,
+      groupOf,
       published,
       produce: (m: InputMessage[]) => produceMessages(e.contracts.kafka, e.contracts.catalogue, m),
       trickle: async (m: InputMessage[]) => {

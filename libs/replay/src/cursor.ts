@@ -38,6 +38,8 @@ export interface PhaseClock {
 
 export class PartitionCursor {
   readonly name: InputTopicName;
+  /** The physical topic name (with the deployment's prefix). */
+  readonly topic: string;
   readonly topicIndex: number;
   readonly partition: number;
   /** Whether the engine scores this topic (outcomes are not scored). */
@@ -83,6 +85,7 @@ export class PartitionCursor {
     this.eventType = src.topic.eventType;
     this.projectFor = allFields ? undefined : model;
     this.name = src.topic.name as InputTopicName;
+    this.topic = src.topic.topic;
     this.topicIndex = topicIndex;
     this.partition = src.partition;
     this.scored = src.topic.eventType !== null;

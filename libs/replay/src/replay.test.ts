@@ -248,6 +248,31 @@ describe('replay from the archive', () => {
     }
   });
 
+  it('stops each partition at its `stopAt` offset, with positions there', async () => {
+    // Every partition stops at a third of its offsets; one topic is not limited at all.
+    const limited = (topic: string) => !topic.endsWith('engagement.email.v1');
+    const stop = (topic: string, partition: number) => {
+      const offsets = steps
+        .filter((s) => catalogue.get(s.m.topic).topic === topic && s.m.partition === partition)
+        .map((s) => s.m.offset);
+      return limited(topic) ? Math.floor(Math.max(0, ...offsets) / 3) : undefined;
+    };
+    const kept = steps.filter((s) => {
+      const at = stop(catalogue.get(s.m.topic).topic, s.m.partition);
+      return at === undefined || s.m.offset < at;
+    });
+    expect(kept.length).toBeLessThan(steps.length);
+    const { records } = oracle(kept, { timeDriven: true });
+    const result = await replay({ model, catalogue, archiveDir: dir, stopAt: stop });
+    expect(result.stats.events + result.stats.outcomes).toBe(kept.length);
+    for (const [lead, want] of records)
+      expect(stateView(result.records.get(lead)!.state), lead).toEqual(stateView(want.state));
+    for (const p of result.positions) {
+      const at = stop(p.topic, p.partition);
+      if (at !== undefined) expect(p.offset, `${p.topic}/${p.partition}`).toBe(at);
+    }
+  });
+
   it('reads each offset once when two files overlap, and refuses a broken file by name', async () => {
     const other = mkdtempSync(join(tmpdir(), 'replay-overlap-'));
     const copied = await writeArchive(other, catalogue, history().slice(0, 400), {

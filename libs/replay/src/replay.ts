@@ -36,6 +36,12 @@ export interface ReplayOptions {
   now?: number | ((replayTime: number) => number);
   /** Only records with replay time <= until (the positions then stop there). */
   until?: number;
+  /**
+   * Per partition (physical topic name), replay only the offsets below this one (the positions
+   * then stop there): a rebuild stops where the live consumer groups are, so that they go on
+   * from there and publish what they derive. Undefined: no limit.
+   */
+  stopAt?: (topic: string, partition: number) => number | undefined;
   /** Make the time-driven moves fading-leads makes (default true). */
   timeDriven?: boolean;
   /** At the end, make the time-driven moves due by this time (default: none; `due` says when). */
@@ -191,9 +197,12 @@ async function run(
 
   const positions: (Omit<Position, 'topic'> & { topicIndex: number })[] = [];
   const heap = new CursorHeap();
+  const stops = new Map<PartitionCursor, number>();
   for (const c of cursors) {
-    if (c.load()) heap.push(c);
-    else positions.push({ topicIndex: c.topicIndex, partition: c.partition, offset: c.end });
+    const stop = opts.stopAt?.(c.topic, c.partition) ?? Number.POSITIVE_INFINITY;
+    stops.set(c, stop);
+    if (c.load() && c.offsets[c.at]! < stop) heap.push(c);
+    else positions.push({ topicIndex: c.topicIndex, partition: c.partition, offset: Math.min(c.end, stop) });
   }
   const { event: eventStep, outcome: outcomeStep } = steps();
   let sinceYield = 0;
@@ -201,7 +210,7 @@ async function run(
     const c = heap.top();
     const i = c.at;
     const time = c.times[i]!;
-    if (time > until) {
+    if (time > until || c.offsets[i]! >= stops.get(c)!) {
       positions.push({ topicIndex: c.topicIndex, partition: c.partition, offset: c.offsets[i]! });
       heap.pop();
       continue;

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { createCatalogue, createRegistryClient, createSerde } from '@leadscorer/contracts';
+import { type Catalogue, createCatalogue, createRegistryClient, createSerde } from '@leadscorer/contracts';
 import {
   HISTORY_LENGTH,
   type LeadWrite,
@@ -15,7 +15,10 @@ import { LeadScorerError } from '@leadscorer/errors';
 import { replay } from '@leadscorer/replay';
 import { createKafka, createMetrics, createRedis, type Logger, type RedisClient } from '@leadscorer/runtime';
 import {
+  CONSUMERS,
+  type ConsumerName,
   clockOf,
+  defaultGroup,
   type GenerationRecord,
   generationKey,
   generationModel,
@@ -28,7 +31,7 @@ import {
   StageChangePublisher,
 } from '@leadscorer/scoring-service';
 import { dropGeneration, leadIds, outboxKey, RedisScoreStore, SHARDS } from '@leadscorer/store';
-import { Partitioners } from 'kafkajs';
+import { type Kafka, Partitioners } from 'kafkajs';
 import { CatchUp } from './catch-up.ts';
 import { type RescoreLock, readLock, releaseLock, setPhase, takeLock } from './lock.ts';
 
@@ -51,9 +54,12 @@ import { type RescoreLock, readLock, releaseLock, setPhase, takeLock } from './l
  *              within a second; the model-change changes are published
  *  8. delete   the old generation, after a grace period
  *
- * With the old generation lost (Redis lost its data: no state epoch), it rebuilds instead: no
- * freeze, nothing to continue from, a fresh epoch (so no stage-change id is reused), nothing
- * published; the services, waiting since they found the state gone, resume on the new generation.
+ * With the old generation lost (Redis lost its data: no state epoch), it rebuilds instead: each
+ * partition is replayed up to where its consumer group's committed offset is (what the services
+ * had applied, and published, before the loss), with a fresh epoch (so no stage-change id is
+ * reused), nothing is caught up, frozen or published; the services, waiting since they found the
+ * state gone, resume on the new generation from their committed offsets and publish what they
+ * derive from there, as if Redis had never lost anything.
  * Any failure before the switch undoes the freeze and deletes the new generation.
  */
 export interface RescoreOptions {
@@ -68,6 +74,8 @@ export interface RescoreOptions {
   graceMs?: number;
   /** The lag (messages) at which the old generation is frozen. Default 2,000. */
   freezeAtLag?: number;
+  /** The consumer services' groups, where CONSUMER_GROUP names others (a rebuild reads them). */
+  groups?: Partial<Record<ConsumerName, string>>;
   progress?: (line: string) => void;
 }
 
@@ -167,14 +175,16 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
         : `rescoring generation ${from.generation} (model ${from.modelVersion}) into generation ${to} under model ${model.version}`,
     );
 
-    // 1. Replay.
+    // 1. Replay (a rebuild stops where the services' groups are).
     const fixed = env.CLOCK_FIXED_MS;
+    const stops = rebuild ? await groupOffsets(kafka, catalogue, o.groups ?? {}) : undefined;
     const replayed = await replay({
       model,
       catalogue,
       archiveDir: o.archiveDir,
       topics: { kafka, registryUrl: env.SCHEMA_REGISTRY_URL },
       ...(fixed !== undefined ? { now: fixed } : {}),
+      ...(stops ? { stopAt: (topic: string, partition: number) => stops.get(`${topic}/${partition}`) } : {}),
       finishAt: clock(),
     });
     if (replayed.gaps.length > 0 && !o.allowMissingHistory) {
@@ -203,7 +213,7 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
     phase('load');
     say(`loaded ${records.length} leads into generation ${to} (${seconds.load} s)`);
 
-    // 3. Catch up while the services go on.
+    // 3. Catch up while the services go on (a rebuild leaves that to the services).
     const generation = {
       record: { generation: to },
       model,
@@ -228,8 +238,10 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
       clock,
       chunkSize: env.APPLY_CHUNK_SIZE,
     });
-    await catchUp.start(replayed.positions);
-    await catchUp.until(o.freezeAtLag ?? 2_000);
+    if (!rebuild) {
+      await catchUp.start(replayed.positions);
+      await catchUp.until(o.freezeAtLag ?? 2_000);
+    }
     phase('catchUp');
 
     // 4. Freeze the old generation (nothing to freeze when it was lost).
@@ -242,8 +254,10 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
     }
 
     // 5. Finish: everything the topics hold now, and what the old outbox still holds.
-    await catchUp.until(0, 100);
-    await catchUp.stop();
+    if (!rebuild) {
+      await catchUp.until(0, 100);
+      await catchUp.stop();
+    }
     const touched = catchUp.touched;
     const finished = catchUp;
     catchUp = undefined;
@@ -351,7 +365,7 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
     }
     phase('switch');
 
-    await finished.forget();
+    if (!rebuild) await finished.forget();
 
     // 8. Delete the old generation once readers have moved.
     await new Promise((r) => setTimeout(r, o.graceMs ?? 10_000));
@@ -380,6 +394,35 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
     await producer.disconnect().catch(() => undefined);
     redis.disconnect();
   }
+}
+
+/**
+ * Per `topic/partition` of the scored topics: the committed offset of the consumer group that
+ * scores it (0 without one: it would read the partition from its start).
+ */
+async function groupOffsets(
+  kafka: Kafka,
+  catalogue: Catalogue,
+  groups: Partial<Record<ConsumerName, string>>,
+): Promise<Map<string, number>> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const out = new Map<string, number>();
+  try {
+    for (const [service, spec] of Object.entries(CONSUMERS) as [
+      ConsumerName,
+      (typeof CONSUMERS)[ConsumerName],
+    ][]) {
+      const topics = spec.topics.map((t) => catalogue.get(t).topic);
+      const groupId = groups[service] ?? defaultGroup(service);
+      for (const t of await admin.fetchOffsets({ groupId, topics })) {
+        for (const p of t.partitions) out.set(`${t.topic}/${p.partition}`, Math.max(0, Number(p.offset)));
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  return out;
 }
 
 /** Puts things back as they were before a rescore that did not switch. */
