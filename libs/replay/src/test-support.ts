@@ -26,8 +26,8 @@ export interface SeededMessage extends SeedMessage {
 export async function writeArchive(
   dir: string,
   catalogue: Catalogue,
-  messages: readonly SeedMessage[],
-  options: { partitions?: number; codec?: Codec; recordsPerFile?: number } = {},
+  messages: Iterable<SeedMessage>,
+  options: { partitions?: number; codec?: Codec; recordsPerFile?: number; collect?: boolean } = {},
 ): Promise<SeededMessage[]> {
   const partitions = options.partitions ?? 3;
   const types = new Map<InputTopicName, avsc.Type>();
@@ -57,7 +57,7 @@ export async function writeArchive(
     const partition = fnv1a32(m.leadId) % partitions;
     const offset = writer.next(topic, partition);
     await writer.add(topic, partition, offset, m.timestamp, schemaIds.get(m.topic)!, type.toBuffer(m.record));
-    out.push({ ...m, partition, offset });
+    if (options.collect !== false) out.push({ ...m, partition, offset });
   }
   await writer.flush(true);
   return out;

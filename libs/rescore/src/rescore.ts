@@ -398,7 +398,8 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
 
 /**
  * Per `topic/partition` of the scored topics: the committed offset of the consumer group that
- * scores it (0 without one: it would read the partition from its start).
+ * scores it. A partition its group never committed has no limit: the group applied nothing
+ * there that the rebuild could hold back from it.
  */
 async function groupOffsets(
   kafka: Kafka,
@@ -416,7 +417,7 @@ async function groupOffsets(
       const topics = spec.topics.map((t) => catalogue.get(t).topic);
       const groupId = groups[service] ?? defaultGroup(service);
       for (const t of await admin.fetchOffsets({ groupId, topics })) {
-        for (const p of t.partitions) out.set(`${t.topic}/${p.partition}`, Math.max(0, Number(p.offset)));
+        for (const p of t.partitions) if (Number(p.offset) >= 0) out.set(`${t.topic}/${p.partition}`, Number(p.offset));
       }
     }
   } finally {
