@@ -5,6 +5,7 @@ import { createMetrics } from '@leadscorer/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { loadScoringEnv, scoringEnvSchema } from '../libs/scoring-service/src/config.ts';
+import { CONSUMERS, type ConsumerName } from '../libs/scoring-service/src/consumers.ts';
 import { archiverEnvSchema, loadArchiverEnv } from '../services/archiver/src/config.ts';
 import { leadApiEnvSchema, loadLeadApiEnv } from '../services/lead-api/src/config.ts';
 import { alertsEnvSchema, loadAlertsEnv } from '../services/sales-alerts/src/config.ts';
@@ -136,6 +137,8 @@ function serviceSource(s: string): string {
 
 /** The port a service serves /metrics, /healthz and /readyz on when HTTP_PORT is unset. */
 function defaultPort(s: string): number {
+  // The consumer services take theirs from the table they start from.
+  if (s in CONSUMERS) return CONSUMERS[s as ConsumerName].defaultPort;
   const m = /defaultPort(?:\s*:\s*|\s*=\s*)(\d+)/.exec(serviceSource(s));
   if (!m) throw new Error(`services/${s}/src declares no defaultPort`);
   return Number(m[1]);
@@ -310,7 +313,7 @@ function run(cmd: string, args: string[], cwd = root): { status: number | null; 
 
 describe('deploy/kubernetes', () => {
   it('kustomizations list exactly the manifest files of their directory (examples excluded)', () => {
-    for (const dir of [k8sDir, join(k8sDir, 'monitoring')]) {
+    for (const dir of [k8sDir, join(k8sDir, 'monitoring'), join(k8sDir, 'rescore')]) {
       const k = readKustomization(dir);
       const listed = [...(k.resources ?? [])].sort();
       const expected = manifestFiles(dir).filter((f) => !f.includes('.example.'));

@@ -2,7 +2,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createCatalogue, type InputTopicName } from '@leadscorer/contracts';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeArchive } from '../../libs/replay/src/test-support.ts';
 import { DEFAULT_TEXT } from '../model/test-support.ts';
 import { USAGE } from './options.ts';
 
@@ -47,8 +49,8 @@ describe('npm run evaluate', () => {
     for (const [args, message] of [
       [['--bogus'], "Unknown option '--bogus'"],
       [['--demo'], '--out: is required'],
-      [['--out', dir], '--history: give either --demo or --history FILE'],
-      [['--demo', '--history', 'h.jsonl', '--out', dir], '--history: give either --demo or --history FILE'],
+      [['--out', dir], '--history: give one of --demo, --archive DIR or --history FILE'],
+      [['--demo', '--history', 'h.jsonl', '--out', dir], '--history: give one of --demo, --archive DIR or --history FILE'],
       [['--demo', '--out', dir, '--horizon', '90'], '--horizon: expected a duration such as 90d or 12w'],
       [['--demo', '--out', dir, '--from', '2025-13-01'], '--from: not a real date'],
       [['--demo', '--out', dir, '--from', '2025-03-01', '--to', '2025-02-01'], '--to: must be after --from'],
@@ -130,5 +132,34 @@ describe('npm run evaluate', () => {
     expect(readFileSync(join(dir, 'file', 'lift.csv'), 'utf8')).toBe(
       readFileSync(join(dir, 'demo', 'lift.csv'), 'utf8'),
     );
+
+    // The same history in the archiver's archive: the same numbers.
+    const archive = join(dir, 'archive');
+    const records = readFileSync(saved, 'utf8')
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as { topic: InputTopicName; timestamp: number; record: { leadId: string } },
+      );
+    await writeArchive(
+      archive,
+      createCatalogue(),
+      records
+        .filter((r) => r.topic !== ('lead.stage-changed.v1' as string))
+        .map((r) => ({ topic: r.topic, leadId: r.record.leadId, record: r.record, timestamp: r.timestamp })),
+      { partitions: 3, collect: false },
+    );
+    const fromArchive = await run(
+      '--archive',
+      archive,
+      '--candidate',
+      'models/candidates/intent-weighted.yaml',
+      '--out',
+      join(dir, 'archived'),
+    );
+    expect(fromArchive.err).toBe('');
+    expect(fromArchive.code).toBe(0);
+    expect(numbers('archived')).toEqual(numbers('file'));
   });
 });

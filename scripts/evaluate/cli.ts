@@ -1,5 +1,6 @@
 import { existsSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { createCatalogue } from '@leadscorer/contracts';
 import { isLeadScorerError } from '@leadscorer/errors';
 import {
   buildReport,
@@ -13,6 +14,7 @@ import {
   replay,
   writeReport,
 } from '@leadscorer/evaluation';
+import { replay as replayArchive } from '@leadscorer/replay';
 import { ModelToolError, readModelFile } from '../model/load.ts';
 import { type EvaluateOptions, parseOptions, USAGE, UsageError } from './options.ts';
 
@@ -69,6 +71,7 @@ async function history(options: EvaluateOptions): Promise<{ items: HistoryItem[]
     const items = records.map(historyItem).filter((i) => i !== null);
     return { items, source: `seeded demo history, seed ${options.seed}, ${options.leads} leads` };
   }
+  if (options.archive) return archiveHistory(options.archive, options.model);
   const loaded = await loadHistoryFiles(options.history);
   const left = loaded.left;
   if (left.deadLettered > 0) {
@@ -81,6 +84,36 @@ async function history(options: EvaluateOptions): Promise<{ items: HistoryItem[]
   if (left.unknownOutcomes > 0)
     console.log(`note: ${left.unknownOutcomes} outcomes with result UNKNOWN ignored.`);
   return { items: loaded.items, source: options.history.join(', ') };
+}
+
+/**
+ * The archive as history items, in replay order: the replay engine reads it (every field
+ * decoded, no time-driven moves: the evaluation makes its own) and hands over each event and
+ * outcome as it goes.
+ */
+async function archiveHistory(
+  dir: string,
+  modelFile: string,
+): Promise<{ items: HistoryItem[]; source: string }> {
+  const items: HistoryItem[] = [];
+  const catalogue = createCatalogue({ prefix: process.env.TOPIC_PREFIX ?? '' });
+  const r = await replayArchive({
+    model: readModelFile(modelFile).model,
+    catalogue,
+    archiveDir: dir,
+    allFields: true,
+    timeDriven: false,
+    observer: {
+      event: (s) => {
+        items.push({ kind: 'event', at: s.time, event: s.event });
+      },
+      outcome: (s) => {
+        const item = historyItem({ topic: 'lead.outcome.v1', timestamp: s.time, record: s.outcome });
+        if (item) items.push(item);
+      },
+    },
+  });
+  return { items, source: `archive ${dir} (${r.stats.files} files)` };
 }
 
 function secs(ms: number): string {

@@ -6,7 +6,7 @@ import { z } from 'zod';
 export const DEFAULT_MODEL = 'models/default.yaml';
 export const DEMO_CANDIDATE = 'models/candidates/intent-weighted.yaml';
 
-export const USAGE = `Usage: npm run evaluate -- (--demo | --history FILE ...) --out DIR [options]
+export const USAGE = `Usage: npm run evaluate -- (--demo | --archive DIR | --history FILE ...) --out DIR [options]
 
 Does the model work? Replays a history of behaviour and outcomes through the current scoring
 model and a candidate with the scoring engine, and writes a report for marketing operations:
@@ -17,6 +17,8 @@ number; nothing needs Kafka or Redis.
 History (one of):
   --demo               a seeded demo history whose leads have a hidden propensity to buy;
                        the candidate defaults to ${DEMO_CANDIDATE}
+  --archive DIR        the archiver's archive (ARCHIVE_DIR; docs/archive.md): every input topic
+                       and the outcomes, beyond Kafka retention (TOPIC_PREFIX names its topics)
   --history FILE       a JSON Lines history, one topic record per line (repeat for several):
                        {"topic":"engagement.web-visit.v1","timestamp":<ms>,"record":{...}}
 
@@ -49,6 +51,7 @@ export class UsageError extends Error {}
 
 export interface EvaluateOptions {
   demo: boolean;
+  archive: string | undefined;
   history: string[];
   model: string;
   candidate: string | undefined;
@@ -85,6 +88,7 @@ const SCHEMA = z
     help: z.boolean().optional(),
     demo: z.boolean().default(false),
     history: z.array(z.string().min(1)).default([]),
+    archive: z.string().min(1).optional(),
     model: z.string().min(1).default(DEFAULT_MODEL),
     candidate: z.string().min(1).optional(),
     out: z.string({ error: 'is required: the folder to write the report to' }).min(1),
@@ -106,7 +110,8 @@ const SCHEMA = z
   })
   .superRefine((o, ctx) => {
     const fail = (path: string, message: string) => ctx.addIssue({ code: 'custom', path: [path], message });
-    if (o.demo === o.history.length > 0) fail('history', 'give either --demo or --history FILE');
+    const sources = [o.demo, o.history.length > 0, o.archive !== undefined].filter(Boolean).length;
+    if (sources !== 1) fail('history', 'give one of --demo, --archive DIR or --history FILE');
     if (o.from !== undefined && o.to !== undefined && o.to <= o.from) fail('to', 'must be after --from');
   });
 
@@ -131,6 +136,7 @@ export function parseOptions(argv: string[]): EvaluateOptions | 'help' {
   const o = result.data;
   return {
     demo: o.demo,
+    archive: o.archive,
     history: o.history,
     model: o.model,
     candidate: o.candidate ?? (o.demo ? DEMO_CANDIDATE : undefined),
@@ -154,6 +160,7 @@ function parse(argv: string[]) {
       help: { type: 'boolean', short: 'h' },
       demo: { type: 'boolean' },
       history: { type: 'string', multiple: true },
+      archive: { type: 'string' },
       model: { type: 'string' },
       candidate: { type: 'string' },
       out: { type: 'string' },

@@ -200,16 +200,7 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
     // 2. Load.
     const now = clock();
     const records = [...replayed.records];
-    for (let i = 0; i < records.length; i += 1000) {
-      const writes: LeadWrite[] = records.slice(i, i + 1000).map(([leadId, record]) => ({
-        leadId,
-        expected: undefined,
-        record,
-        due: record.due,
-        changes: [],
-      }));
-      await next.commit(writes, now, { epoch });
-    }
+    for (let i = 0; i < records.length; i += 20_000) await next.load(records.slice(i, i + 20_000), now);
     phase('load');
     say(`loaded ${records.length} leads into generation ${to} (${seconds.load} s)`);
 
@@ -417,7 +408,8 @@ async function groupOffsets(
       const topics = spec.topics.map((t) => catalogue.get(t).topic);
       const groupId = groups[service] ?? defaultGroup(service);
       for (const t of await admin.fetchOffsets({ groupId, topics })) {
-        for (const p of t.partitions) if (Number(p.offset) >= 0) out.set(`${t.topic}/${p.partition}`, Number(p.offset));
+        for (const p of t.partitions)
+          if (Number(p.offset) >= 0) out.set(`${t.topic}/${p.partition}`, Number(p.offset));
       }
     }
   } finally {

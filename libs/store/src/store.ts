@@ -1,6 +1,7 @@
 import {
   type CommitGuard,
   type CommitResult,
+  type LeadRecord,
   type LeadWrite,
   type PartitionGuard,
   type Position,
@@ -245,6 +246,40 @@ export class RedisScoreStore implements ScoreStore {
   /** Sends a commit call built beforehand (the benchmark times the script alone this way). */
   sendCommit(call: CommitCall): Promise<unknown[]> {
     return this.scripts.commit(call.numKeys, ...call.keysAndArgs) as Promise<unknown[]>;
+  }
+
+  /**
+   * Writes records into a generation nobody else writes yet (a rescore loading what it rebuilt):
+   * plain SET and ZADD in pipelines, one shard per pipeline (one slot, so a Cluster takes it
+   * whole), no compare-and-set, no outbox, no state check. Never for a live generation.
+   */
+  async load(records: readonly (readonly [string, LeadRecord])[], now: number): Promise<void> {
+    const { client, keys } = this.opts;
+    const names = await this.namesFor(
+      records.map(([leadId, record]) => ({ leadId, expected: undefined, record, changes: [] })),
+    );
+    const byShard = new Map<number, (readonly [string, LeadRecord])[]>();
+    for (const r of records) {
+      const shard = shardOf(r[0], keys.shards);
+      const list = byShard.get(shard);
+      if (list) list.push(r);
+      else byShard.set(shard, [r]);
+    }
+    try {
+      await Promise.all(
+        [...byShard].map(async ([shard, list]) => {
+          const p = client.pipeline();
+          for (const [leadId, record] of list) {
+            p.set(leadKey(keys, leadId), encodeRecord(record, now, names));
+            if (record.due !== null) p.zadd(dueKey(keys, shard), record.due, leadId);
+          }
+          const replies = (await p.exec()) ?? [];
+          for (const [err] of replies) if (err) throw err;
+        }),
+      );
+    } catch (err) {
+      throw redisError(err, 'load');
+    }
   }
 
   async dueLeads(shard: number, now: number, limit: number): Promise<string[]> {
