@@ -23,7 +23,12 @@ export default defineConfig({
       {
         test: {
           name: 'integration',
-          include: ['libs/**/*.int.test.ts', 'services/**/*.int.test.ts', 'test/**/*.int.test.ts'],
+          include: [
+            'libs/**/*.int.test.ts',
+            'services/**/*.int.test.ts',
+            'scripts/**/*.int.test.ts',
+            'test/**/*.int.test.ts',
+          ],
           exclude: ['**/node_modules/**'],
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 120_000,

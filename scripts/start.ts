@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
@@ -22,6 +22,7 @@ import { PERSONAS } from './demo/personas.ts';
 import { printStageChanges } from './demo/printer.ts';
 import { ServiceExited, ServiceGroup } from './demo/services.ts';
 import { Simulator } from './demo/simulator.ts';
+import { resetIfModelChanged } from './demo/state.ts';
 import { infraConfigFromEnv } from './infra/config.ts';
 import { describeTaken, portFree } from './infra/ports.ts';
 import { stopParts, up } from './infra/stack.ts';
@@ -176,6 +177,12 @@ async function run(undo: Undo[]): Promise<number> {
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   undo.push(() => new Promise((r) => hook.close(r)));
   const hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/alerts`;
+
+  // The demo's state belongs to the model it was scored with: another model starts it over.
+  const reset = await step(
+    resetIfModelChanged(ep.redisUrl, process.env.REDIS_KEY_PREFIX ?? 'ls', readFileSync(model.file, 'utf8')),
+  );
+  if (reset) console.log(`[start] ${reset}`);
 
   // 4. The services: the first to exit ends the start at once, with its reason.
   const logDir = join(cfg.infraDir, 'logs');

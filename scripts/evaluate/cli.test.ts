@@ -50,7 +50,10 @@ describe('npm run evaluate', () => {
       [['--bogus'], "Unknown option '--bogus'"],
       [['--demo'], '--out: is required'],
       [['--out', dir], '--history: give one of --demo, --archive DIR or --history FILE'],
-      [['--demo', '--history', 'h.jsonl', '--out', dir], '--history: give one of --demo, --archive DIR or --history FILE'],
+      [
+        ['--demo', '--history', 'h.jsonl', '--out', dir],
+        '--history: give one of --demo, --archive DIR or --history FILE',
+      ],
       [['--demo', '--out', dir, '--horizon', '90'], '--horizon: expected a duration such as 90d or 12w'],
       [['--demo', '--out', dir, '--from', '2025-13-01'], '--from: not a real date'],
       [['--demo', '--out', dir, '--from', '2025-03-01', '--to', '2025-02-01'], '--to: must be after --from'],
