@@ -68,6 +68,12 @@ export const EXAMPLES: { readonly [T in TopicName]: RecordByTopic[T] } = {
     currency: 'EUR',
     reason: 'team plan, annual',
   },
+  'lead.erasure-requests.v1': {
+    eventId: 'dsr-2041',
+    leadId: 'lead-000123',
+    eventTime: 1772535600000,
+    requestedBy: 'privacy-portal',
+  },
   'lead.stage-changed.v1': {
     eventId: '8c3f0a52-9d1e-5b47-a6f2-0e4d9b7c1a33',
     leadId: 'lead-000123',

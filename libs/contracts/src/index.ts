@@ -85,6 +85,8 @@ export {
   type CatalogueOptions,
   type CatalogueTopic,
   type CleanupPolicy,
+  CONTROL_TOPICS,
+  type ControlTopicName,
   createCatalogue,
   DEAD_LETTER,
   INPUT_TOPICS,

@@ -97,6 +97,7 @@ export function mapToScoringEvent<T extends TopicName>(
     }
     case 'lead.outcome.v1':
     case 'lead.stage-changed.v1':
+    case 'lead.erasure-requests.v1':
       return null;
     default:
       return unreachable(topic);

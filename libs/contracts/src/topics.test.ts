@@ -16,6 +16,7 @@ describe('topic catalogue', () => {
       'sales.qualification.v1',
       'lead.outcome.v1',
       'lead.stage-changed.v1',
+      'lead.erasure-requests.v1',
     ]);
     for (const t of catalogue.topics) expect(t.topic).toMatch(/\.v\d+$/);
   });
@@ -24,6 +25,13 @@ describe('topic catalogue', () => {
     for (const name of INPUT_TOPICS) expect(catalogue.get(name).deadLetterTopic).toBe(`${name}.dlq`);
     expect(catalogue.get('lead.stage-changed.v1').deadLetterTopic).toBeNull();
     expect(catalogue.byDeadLetterTopic('lead.profile.v1.dlq')?.name).toBe('lead.profile.v1');
+  });
+
+  it('keeps the control topic apart: dead-lettered, but neither an input (archived, replayed) nor an output', () => {
+    const control = catalogue.get('lead.erasure-requests.v1');
+    expect(control.deadLetterTopic).toBe('lead.erasure-requests.v1.dlq');
+    expect(catalogue.controls.map((t) => t.name)).toEqual(['lead.erasure-requests.v1']);
+    expect(catalogue.inputs.map((t) => t.name)).not.toContain('lead.erasure-requests.v1');
   });
 
   it('uses the subject <topic>-value', () => {
@@ -40,7 +48,7 @@ describe('topic catalogue', () => {
 
   it('produces a spec per topic and dead-letter topic with cleanup and retention', () => {
     const specs = catalogue.specs();
-    expect(specs).toHaveLength(13);
+    expect(specs).toHaveLength(15);
     expect(specs.find((s) => s.topic === 'engagement.web-visit.v1')).toEqual({
       topic: 'engagement.web-visit.v1',
       partitions: 6,

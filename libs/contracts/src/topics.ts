@@ -19,11 +19,17 @@ export const INPUT_TOPICS = [
   'lead.outcome.v1',
 ] as const;
 export const OUTPUT_TOPICS = ['lead.stage-changed.v1'] as const;
+/**
+ * Topics the scorer consumes to be told what to do, not to score: never archived (they name
+ * leads to forget), never replayed, dead-lettered like the inputs.
+ */
+export const CONTROL_TOPICS = ['lead.erasure-requests.v1'] as const;
 
 export type InputTopicName = (typeof INPUT_TOPICS)[number];
 export type OutputTopicName = (typeof OUTPUT_TOPICS)[number];
+export type ControlTopicName = (typeof CONTROL_TOPICS)[number];
 /** A logical topic name: the catalogue key, before any environment prefix. */
-export type TopicName = InputTopicName | OutputTopicName;
+export type TopicName = InputTopicName | OutputTopicName | ControlTopicName;
 /** The `type` of a ScoringEvent (docs/design-notes.md). */
 export type ScoringEventType = 'web' | 'email' | 'trial' | 'profile' | 'sales';
 
@@ -31,7 +37,8 @@ export type CleanupPolicy = 'delete' | 'compact';
 
 export interface TopicDefinition {
   name: TopicName;
-  role: 'input' | 'output';
+  /** input: events the scorer scores or archives; output: what it publishes; control: requests. */
+  role: 'input' | 'output' | 'control';
   /** File under schemas/ holding the Avro value schema, the source of truth. */
   schemaFile: string;
   /** The ScoringEvent type the engine sees, or null for topics the engine does not score. */
@@ -147,6 +154,20 @@ const DEFINITIONS: readonly TopicDefinition[] = [
     rationale:
       'Subscribers need every transition, not the latest per lead, so not compacted. A subscriber down for more than 30 days must resynchronise from the CRM.',
   },
+  {
+    name: 'lead.erasure-requests.v1',
+    role: 'control',
+    schemaFile: 'lead.erasure-requests.v1.avsc',
+    eventType: null,
+    partitions: PARTITIONS,
+    retentionMs: 7 * DAY_MS,
+    cleanupPolicy: 'delete',
+    maxValueBytes: MAX_VALUE_BYTES,
+    summary:
+      'Requests to erase a lead (right to erasure), from privacy or CRM systems; read by lead-context.',
+    rationale:
+      'Seven days: a request names the lead it erases, so it is kept only as long as it takes to act on it (lead-context erases within seconds) and to investigate a failure; the audit record keeps a hash only. Not archived.',
+  },
 ];
 
 /**
@@ -181,7 +202,7 @@ export interface CatalogueTopic extends TopicDefinition {
   topic: string;
   /** Registry subject of the value schema (TopicNameStrategy). */
   subject: string;
-  /** Physical dead-letter topic of an input, null for the output. */
+  /** Physical dead-letter topic of an input or control topic, null for the output. */
   deadLetterTopic: string | null;
 }
 
@@ -197,6 +218,8 @@ export interface Catalogue {
   readonly prefix: string;
   readonly topics: readonly CatalogueTopic[];
   readonly inputs: readonly CatalogueTopic[];
+  /** The control topics (erasure requests): consumed, dead-lettered, never archived or replayed. */
+  readonly controls: readonly CatalogueTopic[];
   /** The entry of a logical name. */
   get(name: TopicName): CatalogueTopic;
   /** The entry of a physical topic name, or undefined for a topic we do not own. */
@@ -226,7 +249,7 @@ export function createCatalogue(options: CatalogueOptions = {}): Catalogue {
       partitions: partitions ?? d.partitions,
       topic,
       subject: `${topic}-value`,
-      deadLetterTopic: d.role === 'input' ? topic + DEAD_LETTER.suffix : null,
+      deadLetterTopic: d.role === 'output' ? null : topic + DEAD_LETTER.suffix,
     };
   });
   const byName = new Map(topics.map((t) => [t.name, t]));
@@ -237,6 +260,7 @@ export function createCatalogue(options: CatalogueOptions = {}): Catalogue {
     prefix,
     topics,
     inputs: topics.filter((t) => t.role === 'input'),
+    controls: topics.filter((t) => t.role === 'control'),
     get(name) {
       const t = byName.get(name);
       if (!t) throw new Error(`unknown topic ${name}`);

@@ -97,6 +97,7 @@ export const RULES: { readonly [T in TopicName]: z.ZodType } = {
       .nullable(),
     reason: text(1024).nullable(),
   }),
+  'lead.erasure-requests.v1': z.object({ ...envelope, requestedBy: text(256).nullable() }),
   'lead.stage-changed.v1': z.object({
     eventId: id,
     leadId: id,

@@ -16,12 +16,14 @@ export {
   newRecord,
   rebaseLead,
 } from './apply-lead.ts';
+export { leadHash } from './erasure.ts';
 export { cloneRecord, MemoryScoreStore } from './memory-store.ts';
 export type {
   CommitGuard,
   CommitResult,
   ConsumedMessage,
   DeadLetterSink,
+  ErasedLead,
   LeadWrite,
   PartitionGuard,
   Position,

@@ -3,6 +3,7 @@ import { LeadScorerError } from '@leadscorer/errors';
 import type {
   CommitGuard,
   CommitResult,
+  ErasedLead,
   LeadWrite,
   Position,
   RecordedChange,
@@ -177,6 +178,15 @@ export class MemoryScoreStore implements ScoreStore {
 
   async outboxDepth(): Promise<number> {
     return this.outboxes.reduce((n, box) => n + box.length, 0);
+  }
+
+  async erase(leadId: string): Promise<ErasedLead> {
+    const record = this.leads.delete(leadId);
+    const scheduled = this.due.delete(leadId);
+    const box = this.outboxes[shardOf(leadId, this.shards)]!;
+    const before = box.length;
+    for (let i = box.length - 1; i >= 0; i--) if (box[i]!.change.lead === leadId) box.splice(i, 1);
+    return { record, scheduled, outboxEntries: before - box.length };
   }
 
   /** The stored record of a lead (a copy), for assertions. */

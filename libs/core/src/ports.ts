@@ -120,6 +120,20 @@ export interface ScoreStore {
   /** Removes published entries; only ever called after the broker acknowledged them. */
   ackOutbox(changes: readonly RecordedChange[]): Promise<void>;
   outboxDepth(): Promise<number>;
+  /**
+   * Removes a lead entirely, atomically (erasure, docs/erasure.md): its record, its place in the
+   * schedule and its stage changes still in the outbox. A writer that read the lead before is
+   * refused by its compare-and-set and reads it again (absent).
+   */
+  erase(leadId: string): Promise<ErasedLead>;
+}
+
+/** What an erasure found and removed of one lead in one store. */
+export interface ErasedLead {
+  record: boolean;
+  scheduled: boolean;
+  /** Stage changes of the lead that were still waiting in the outbox (never published now). */
+  outboxEntries: number;
 }
 
 /** Where stage changes are published (lead.stage-changed). Resolves once the broker has them all. */

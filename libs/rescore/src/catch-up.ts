@@ -46,6 +46,8 @@ export class CatchUp {
     metrics: Metrics;
     clock: () => number;
     chunkSize: number;
+    /** The erased leads: their events on the topics are skipped, as the services do. */
+    erased?: { has(leadId: string): boolean };
   }) {
     this.kafka = o.kafka;
     this.groupId = o.groupId;
@@ -69,6 +71,10 @@ export class CatchUp {
         clock: o.clock,
       }),
       state,
+      erasure: o.erased && {
+        erased: o.erased,
+        profileTopic: o.catalogue.get('lead.profile.v1').topic,
+      },
     });
     const tracked: BatchProcessor = async (messages) => {
       await processor(messages);

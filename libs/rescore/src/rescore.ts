@@ -19,6 +19,7 @@ import {
   type ConsumerName,
   clockOf,
   defaultGroup,
+  ErasedLeads,
   type GenerationRecord,
   generationKey,
   generationModel,
@@ -197,9 +198,19 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
     phase('replay');
     say(`replayed ${replayed.stats.events} events of ${replayed.records.size} leads (${seconds.replay} s)`);
 
-    // 2. Load.
+    // 2. Load: every lead but the erased (their events may still be on the topics).
+    const erased = new ErasedLeads({
+      redis,
+      base,
+      log,
+      pollMs: 1_000,
+      suppressMs: env.ERASURE_SUPPRESS_DAYS * 86_400_000,
+    });
+    await erased.refresh();
     const now = clock();
-    const records = [...replayed.records];
+    const records = [...replayed.records].filter(([id]) => !erased.has(id));
+    if (records.length < replayed.records.size)
+      say(`left out ${replayed.records.size - records.length} erased leads`);
     for (let i = 0; i < records.length; i += 20_000) await next.load(records.slice(i, i + 20_000), now);
     phase('load');
     say(`loaded ${records.length} leads into generation ${to} (${seconds.load} s)`);
@@ -228,6 +239,7 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
       metrics,
       clock,
       chunkSize: env.APPLY_CHUNK_SIZE,
+      erased,
     });
     if (!rebuild) {
       await catchUp.start(replayed.positions);

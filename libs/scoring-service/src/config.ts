@@ -33,6 +33,14 @@ export const scoringEnvSchema = commonEnvSchema.extend({
   /** Fading-leads scheduler: how often the shards' due sets are polled. */
   FADE_POLL_MS: int(20, 60_000).default(250),
   /**
+   * Erasure (docs/erasure.md): how long an erased lead's events are dropped, replays included.
+   * Longer than the longest input retention (sales.qualification.v1: 365 days), so a rebuild
+   * never brings an erased lead back from the topics.
+   */
+  ERASURE_SUPPRESS_DAYS: int(1, 3650).default(400),
+  /** How often the services read the list of erased leads. */
+  ERASURE_POLL_MS: int(50, 60_000).default(1_000),
+  /**
    * Deterministic tests and what-if replays only: evaluate every event at this fixed epoch-ms
    * time instead of the wall clock.
    */

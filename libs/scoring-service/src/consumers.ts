@@ -1,4 +1,4 @@
-import type { InputTopicName } from '@leadscorer/contracts';
+import type { ControlTopicName, InputTopicName } from '@leadscorer/contracts';
 
 /**
  * The consumer services and the input topics each one scores, in one place: their main.ts files
@@ -9,8 +9,16 @@ export const CONSUMERS = {
   'web-visits': { defaultPort: 9464, topics: ['engagement.web-visit.v1'] },
   'email-engagement': { defaultPort: 9465, topics: ['engagement.email.v1'] },
   'trial-activity': { defaultPort: 9466, topics: ['product.trial-activity.v1'] },
-  'lead-context': { defaultPort: 9467, topics: ['lead.profile.v1', 'sales.qualification.v1'] },
-} as const satisfies Record<string, { defaultPort: number; topics: readonly InputTopicName[] }>;
+  'lead-context': {
+    defaultPort: 9467,
+    topics: ['lead.profile.v1', 'sales.qualification.v1'],
+    // Erasure requests: not scored, acted on (erasure.ts), never replayed.
+    control: ['lead.erasure-requests.v1'],
+  },
+} as const satisfies Record<
+  string,
+  { defaultPort: number; topics: readonly InputTopicName[]; control?: readonly ControlTopicName[] }
+>;
 
 export type ConsumerName = keyof typeof CONSUMERS;
 
@@ -21,6 +29,13 @@ export function defaultGroup(service: ConsumerName): string {
 
 /** The spec startConsumerService takes for one of them. */
 export function consumerSpec(service: ConsumerName, onFatal: (err: unknown) => void) {
-  const c = CONSUMERS[service];
-  return { service, defaultPort: c.defaultPort, topics: [...c.topics], onFatal };
+  const c: { defaultPort: number; topics: readonly InputTopicName[]; control?: readonly ControlTopicName[] } =
+    CONSUMERS[service];
+  return {
+    service,
+    defaultPort: c.defaultPort,
+    topics: [...c.topics],
+    controlTopics: [...(c.control ?? [])],
+    onFatal,
+  };
 }

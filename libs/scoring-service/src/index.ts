@@ -1,6 +1,15 @@
 export { runMain } from '@leadscorer/runtime';
 export { clockOf, loadScoringEnv, type ScoringEnv, scoringEnvSchema } from './config.ts';
 export { CONSUMERS, type ConsumerName, consumerSpec, defaultGroup } from './consumers.ts';
+export {
+  ErasedLeads,
+  type ErasureDeps,
+  type ErasureResult,
+  type ErasureSource,
+  erasedKey,
+  eraseLead,
+  erasureAuditKey,
+} from './erasure.ts';
 export { FadingLoop, type FadingLoopOptions } from './fading.ts';
 export {
   ActiveGeneration,

@@ -18,6 +18,7 @@ import {
   type Logger,
   type Metrics,
 } from '@leadscorer/runtime';
+import type { ErasureSource } from './erasure.ts';
 import type { PartitionTracker } from './partitions.ts';
 import type { StageChangePublisher } from './publisher.ts';
 import type { StateGuard } from './state-guard.ts';
@@ -49,6 +50,17 @@ export interface ProcessorDeps {
   partitions: PartitionTracker;
   /** Whether Redis holds the state the service works on (state-guard.ts). */
   state: StateGuard;
+  /**
+   * Erasure (erasure.ts): the erased leads, whose events are dropped; and, in the service that
+   * reads lead.profile.v1 and lead.erasure-requests.v1, what erases a lead (tombstones and
+   * requests), once the chunk's other events are applied and before its offsets are committed.
+   */
+  erasure?: {
+    erased: { has(leadId: string): boolean };
+    /** The physical name of lead.profile.v1, whose tombstones are erasures. */
+    profileTopic: string;
+    erase?: (leadId: string, how: { source: ErasureSource; requestedBy?: string | null }) => Promise<unknown>;
+  };
 }
 
 /**
@@ -63,7 +75,8 @@ export interface ProcessorDeps {
  * a message whose schema is already known is decoded without an await.
  */
 export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
-  const { serde, generation, deadLetters, publishInline, metrics, log, clock, partitions, state } = deps;
+  const { serde, generation, deadLetters, publishInline, metrics, log, clock, partitions, state, erasure } =
+    deps;
   let lastEpoch: string | undefined;
   let lastGeneration: number | undefined;
   return async (messages: InboundMessage[]) => {
@@ -92,8 +105,10 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
     const eventTimes: number[] = [];
     const topics: string[] = [];
     const dead: { message: InboundMessage; error: unknown }[] = [];
+    const erasures: { leadId: string; source: ErasureSource; requestedBy?: string | null }[] = [];
     const consumed = new CounterTally(metrics.consumed, ['topic']);
     const deadLettered = new CounterTally(metrics.deadLettered, ['topic', 'reason']);
+    const dropped = new CounterTally(metrics.filtered, ['topic', 'reason']);
     // Every message of a chunk usually shares type and partition: build their source id once.
     let lastCode = '';
     let lastPartition = -1;
@@ -101,10 +116,25 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
     try {
       for (const m of messages) {
         consumed.add(m.topic);
+        // A tombstone on the compacted profile topic: the lead is to be erased (erasure.ts).
+        if (m.value === null && m.key !== null && erasure && m.topic === erasure.profileTopic) {
+          if (erasure.erase) erasures.push({ leadId: m.key.toString('utf8'), source: 'profile-tombstone' });
+          continue;
+        }
         try {
           const decoded: Decoded = serde.decodeSync(m.topic, m, now) ?? (await serde.decode(m.topic, m, now));
           const event = decoded.event;
-          if (!event) continue; // a topic we read but do not score (none today)
+          if (!event) {
+            if (decoded.name === 'lead.erasure-requests.v1' && erasure?.erase) {
+              const r = decoded.record as { leadId: string; requestedBy: string | null };
+              erasures.push({ leadId: r.leadId, source: 'request', requestedBy: r.requestedBy });
+            }
+            continue; // a topic we read but do not score
+          }
+          if (erasure?.erased.has(event.leadId)) {
+            dropped.add(m.topic, 'erased-lead');
+            continue;
+          }
           const effect = evaluateEvent(model, event);
           const code = TYPE_CODES[event.type] ?? 'x';
           if (code !== lastCode || m.partition !== lastPartition) {
@@ -130,10 +160,17 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
       // Counted as they were read, also when the chunk is about to be retried.
       consumed.flush();
       deadLettered.flush();
+      dropped.flush();
     }
 
     await deadLetters.send(dead, now);
+    // Erasures go after what the chunk applies and before its offsets are committed: a crash
+    // in between erases again on redelivery.
+    const erase = async () => {
+      for (const e of erasures) await erasure!.erase!(e.leadId, e);
+    };
     if (items.length === 0) {
+      await erase();
       await partitions.done(chunkTopic, partition, last, epoch);
       return;
     }
@@ -151,8 +188,13 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
       if (code === 'GENERATION_RETIRED') await followSwitch(generation);
       throw err;
     }
+    await erase();
     await partitions.done(chunkTopic, partition, last, epoch);
-    const { outcomes, recorded } = chunk;
+    const { outcomes } = chunk;
+    // A change of a lead erased in this chunk left the outbox with it: it is not published.
+    const gone = new Set(erasures.map((e) => e.leadId));
+    const recorded =
+      gone.size === 0 ? chunk.recorded : chunk.recorded.filter((r) => !gone.has(r.change.lead));
     const appliedAt = Date.now();
     const applied = new CounterTally(metrics.applied, ['topic']);
     const filtered = new CounterTally(metrics.filtered, ['topic', 'reason']);

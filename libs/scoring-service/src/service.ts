@@ -1,6 +1,7 @@
-import { ensureTopics, type InputTopicName } from '@leadscorer/contracts';
+import { type ControlTopicName, ensureTopics, type InputTopicName } from '@leadscorer/contracts';
 import { KafkajsSource, type RunningService, type ServiceParts, startService } from '@leadscorer/runtime';
 import { loadScoringEnv, type ScoringEnv } from './config.ts';
+import { ErasedLeads, eraseLead } from './erasure.ts';
 import { FadingLoop } from './fading.ts';
 import { PartitionTracker } from './partitions.ts';
 import { createScoringProcessor } from './processor.ts';
@@ -20,6 +21,8 @@ export interface ConsumerServiceSpec {
   /** Ops port when HTTP_PORT is unset (distinct per service so they can share a host). */
   defaultPort: number;
   topics: InputTopicName[];
+  /** Control topics it acts on (lead-context: erasure requests). */
+  controlTopics?: ControlTopicName[];
   onFatal: (err: unknown) => void;
 }
 
@@ -88,8 +91,17 @@ export function startConsumerService(
 ): Promise<ScoringService> {
   return startScoring(spec, rawEnv, (w, fatal) => {
     const { env } = w;
-    const topics = spec.topics.map((t) => w.catalogue.get(t).topic);
+    const topics = [...spec.topics, ...(spec.controlTopics ?? [])].map((t) => w.catalogue.get(t).topic);
     let stopping = false;
+    const suppressMs = env.ERASURE_SUPPRESS_DAYS * 86_400_000;
+    const erased = new ErasedLeads({
+      redis: w.redis,
+      base: env.REDIS_KEY_PREFIX,
+      log: w.log.child({ component: 'erasure' }),
+      pollMs: env.ERASURE_POLL_MS,
+      suppressMs,
+    });
+    const erases = spec.controlTopics?.includes('lead.erasure-requests.v1') ?? false;
     let audit: NodeJS.Timeout | undefined;
     let auditing = false;
     const groupId = env.CONSUMER_GROUP ?? `lead-scorer.${spec.service}`; // consumers.ts defaultGroup
@@ -139,6 +151,26 @@ export function startConsumerService(
       clock: w.clock,
       partitions,
       state,
+      erasure: {
+        erased,
+        profileTopic: w.catalogue.get('lead.profile.v1').topic,
+        erase: erases
+          ? (leadId, how) =>
+              eraseLead(
+                {
+                  redis: w.redis,
+                  base: env.REDIS_KEY_PREFIX,
+                  producer: w.producer,
+                  catalogue: w.catalogue,
+                  log: w.log.child({ component: 'erasure' }),
+                  suppressMs,
+                  sweepAfterMs: 2 * env.ERASURE_POLL_MS + 500,
+                },
+                leadId,
+                how,
+              )
+          : undefined,
+      },
     });
     return {
       ensureTopics: async () => {
@@ -154,6 +186,8 @@ export function startConsumerService(
         // Consume only once Redis holds the state: if it lost it, wait (not ready, metric,
         // one log line) until it is rebuilt or accepted empty, with the ops server up.
         inline.setHold(await publishHold(w));
+        await erased.refresh();
+        erased.start();
         const begin = async (): Promise<void> => {
           await state.waitUntilOk();
           await source.start(processor);
@@ -179,6 +213,7 @@ export function startConsumerService(
       stopWork: async () => {
         stopping = true;
         clearInterval(audit);
+        erased.stop();
         state.stop();
         await source.stop();
         await inline.flush();

@@ -4,4 +4,10 @@ export { dueKey, type KeySpace, leadKey, namesKey, outboxKey, SHARDS, shardOf } 
 export { modelNames, NameTable } from './names.ts';
 export { dropGeneration, leadIds } from './scan.ts';
 export { defineScripts, SCRIPTS, type ScriptName, scriptSource } from './scripts.ts';
-export { type CommitCall, commitCall, RedisScoreStore, type RedisScoreStoreOptions } from './store.ts';
+export {
+  type CommitCall,
+  commitCall,
+  eraseLeadKeys,
+  RedisScoreStore,
+  type RedisScoreStoreOptions,
+} from './store.ts';

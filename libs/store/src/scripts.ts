@@ -13,6 +13,7 @@ const LUA_DIR = join(import.meta.dirname, 'lua');
 export const SCRIPTS = {
   commit: { command: 'leadscorerCommit', file: 'commit.lua' },
   registerNames: { command: 'leadscorerRegisterNames', file: 'register-names.lua' },
+  erase: { command: 'leadscorerErase', file: 'erase.lua' },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -23,6 +24,7 @@ type Call = (numKeys: number, ...keysAndArgs: (string | Buffer | number)[]) => P
 export interface Scripts {
   commit: Call;
   registerNames: Call;
+  erase: Call;
 }
 
 export function scriptSource(name: ScriptName): string {

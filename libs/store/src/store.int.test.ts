@@ -177,6 +177,27 @@ describe('RedisScoreStore: the core and the engine through real Redis', () => {
     expect(scheduled).toBeGreaterThan(0);
   });
 
+  it('erases a lead: its record, schedule entry and waiting outbox entries, and nothing of the others', async () => {
+    const s = store(redis, prefix('t-erase'));
+    const { oracle, recorded } = await runDifferential(s, 13);
+    // A lead with waiting stage changes and a place in the schedule, and the rest.
+    const victim = oracle
+      .storedLeads()
+      .map(([lead]) => lead)
+      .find((lead) => recorded.some((r) => r.change.lead === lead) && oracle.nextChangeAt(lead) !== null)!;
+    expect(victim).toBeDefined();
+    const depth = await s.outboxDepth();
+    const waiting = recorded.filter((r) => r.change.lead === victim).length;
+    expect(await s.erase(victim)).toEqual({ record: true, scheduled: true, outboxEntries: waiting });
+    expect((await s.read([victim])).size).toBe(0);
+    expect(await redis.zscore(dueKey(s.keys, shardOf(victim)), victim)).toBeNull();
+    expect(await s.outboxDepth()).toBe(depth - waiting);
+    const others = oracle.storedLeads().filter(([lead]) => lead !== victim);
+    expect((await s.read(others.map(([lead]) => lead))).size).toBe(others.length);
+    // Idempotent: nothing left to find.
+    expect(await s.erase(victim)).toEqual({ record: false, scheduled: false, outboxEntries: 0 });
+  });
+
   it('advances fading leads at their due time exactly as the engine does', async () => {
     const s = store(redis, prefix('t-fade'));
     const { oracle } = await runDifferential(s, 11);

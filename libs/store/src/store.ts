@@ -1,6 +1,7 @@
 import {
   type CommitGuard,
   type CommitResult,
+  type ErasedLead,
   type LeadRecord,
   type LeadWrite,
   type PartitionGuard,
@@ -365,6 +366,10 @@ export class RedisScoreStore implements ScoreStore {
     }
   }
 
+  erase(leadId: string): Promise<ErasedLead> {
+    return eraseLeadKeys(this.opts.client, this.opts.keys, leadId);
+  }
+
   async outboxDepth(): Promise<number> {
     const { keys, client } = this.opts;
     try {
@@ -539,5 +544,31 @@ class CommitPacker {
 
   take(): Buffer {
     return this.buf.subarray(0, this.pos);
+  }
+}
+
+/**
+ * Removes one lead from a generation of keys (lua/erase.lua): its record, schedule entry and
+ * waiting outbox entries, atomically. Needs no model, so an erasure reaches a generation that no
+ * service has a store of (a rescore's next one).
+ */
+export async function eraseLeadKeys(
+  client: Redis | Cluster,
+  keys: KeySpace,
+  leadId: string,
+): Promise<ErasedLead> {
+  const shard = shardOf(leadId, keys.shards);
+  try {
+    const [record, scheduled, outbox] = (await defineScripts(client).erase(
+      3,
+      leadKey(keys, leadId),
+      dueKey(keys, shard),
+      outboxKey(keys, shard),
+      leadId,
+      500,
+    )) as number[];
+    return { record: record === 1, scheduled: scheduled === 1, outboxEntries: outbox ?? 0 };
+  } catch (err) {
+    throw redisError(err, 'erase');
   }
 }

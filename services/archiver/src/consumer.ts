@@ -1,4 +1,5 @@
 import type { ArchiveWriter, MessageAcceptor, Verdict } from '@leadscorer/archive';
+import { leadHash } from '@leadscorer/core';
 import { isRetryable, type LeadScorerError } from '@leadscorer/errors';
 import { backoffMs, type Logger, type Metrics } from '@leadscorer/runtime';
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
@@ -28,6 +29,11 @@ export interface ArchiveConsumerOptions {
   retry: { initialMs: number; maxMs: number };
   /** How often due files are written and offsets committed. */
   tickMs: number;
+  /**
+   * Erasure (docs/erasure.md): the physical name of lead.profile.v1, whose tombstones erase a
+   * lead, and what removes a lead's records from the files on disk.
+   */
+  erasure: { profileTopic: string; erase: (leadId: string) => Promise<void> };
   onFatal: (err: unknown) => void;
 }
 
@@ -41,6 +47,8 @@ export class ArchiveConsumer {
   private joined = false;
   private crashed = false;
   private stopping = false;
+  /** Hashes of the leads erased since the start: their records still arriving are not archived. */
+  private readonly erased = new Set<string>();
 
   constructor(opts: ArchiveConsumerOptions) {
     this.opts = opts;
@@ -142,6 +150,24 @@ export class ArchiveConsumer {
         // Below the position: archived (on disk or in memory) before this redelivery.
         if (offset >= writer.next(topic, partition)) {
           const timestamp = Number(m.timestamp);
+          const erasure = this.opts.erasure;
+          if (m.key !== null && (m.value === null ? topic === erasure.profileTopic : this.erased.size > 0)) {
+            const leadId = m.key.toString('utf8');
+            if (m.value === null) {
+              // The lead is erased: what is held in memory goes to disk first, then every file is
+              // rewritten without the lead's records.
+              this.erased.add(leadHash(leadId));
+              await writer.flush(true);
+              await erasure.erase(leadId);
+            }
+            if (m.value === null || this.erased.has(leadHash(leadId))) {
+              this.opts.archive.skipped.inc({ topic, reason: m.value === null ? 'erasure' : 'erased-lead' });
+              consumed++;
+              await writer.skip(topic, partition, offset, timestamp);
+              resolveOffset(m.offset);
+              continue;
+            }
+          }
           const verdict = await this.accept(topic, { key: m.key, value: m.value, timestamp }, payload);
           if (verdict === ABANDONED) return;
           consumed++;

@@ -1,6 +1,12 @@
 import { constants } from 'node:fs';
 import { access, mkdir } from 'node:fs/promises';
-import { ArchiveWriter, MessageAcceptor, removeTemporaryFiles, WriterSchemas } from '@leadscorer/archive';
+import {
+  ArchiveWriter,
+  eraseLeads,
+  MessageAcceptor,
+  removeTemporaryFiles,
+  WriterSchemas,
+} from '@leadscorer/archive';
 import {
   AVRO_SCHEMAS,
   createCatalogue,
@@ -8,6 +14,7 @@ import {
   createSerde,
   ensureTopics,
 } from '@leadscorer/contracts';
+import { leadHash } from '@leadscorer/core';
 import { LeadScorerError } from '@leadscorer/errors';
 import { createKafka, type RunningService, startService } from '@leadscorer/runtime';
 import { type ArchiverEnv, loadArchiverEnv } from './config.ts';
@@ -86,6 +93,16 @@ export function startArchiver(
             retry: { initialMs: env.RETRY_INITIAL_MS, maxMs: env.RETRY_MAX_MS },
             tickMs: Math.min(1_000, env.ARCHIVE_FLUSH_INTERVAL_MS),
             onFatal: fatal,
+            erasure: {
+              profileTopic: catalogue.get('lead.profile.v1').topic,
+              erase: async (leadId) => {
+                const r = await eraseLeads(env.ARCHIVE_DIR, new Set([leadId]));
+                log.info(
+                  { leadHash: leadHash(leadId), filesRewritten: r.filesRewritten, records: r.recordsRemoved },
+                  'lead erased from the archive',
+                );
+              },
+            },
           });
           log.info({ dir: env.ARCHIVE_DIR, topics, codec: env.ARCHIVE_CODEC }, 'configured');
         },

@@ -81,7 +81,8 @@ async function main(argv: string[], config: () => CliConfig): Promise<number> {
   if (command === 'inspect') {
     const show = describer(cfg);
     let total = 0;
-    for (const topic of topics ?? catalogue.inputs.map((t) => t.deadLetterTopic!)) {
+    for (const topic of topics ??
+      [...catalogue.inputs, ...catalogue.controls].map((t) => t.deadLetterTopic!)) {
       const left = limit === undefined ? undefined : limit - total;
       if (left === 0) break;
       total += await forEachDeadLetter(
@@ -126,7 +127,7 @@ function deadLetterTopic(catalogue: Catalogue, name: string): string {
     const entry = catalogue.byTopic(candidate) ?? catalogue.byDeadLetterTopic(candidate);
     if (entry?.deadLetterTopic) return entry.deadLetterTopic;
   }
-  const inputs = catalogue.inputs.map((t) => t.topic).join(', ');
+  const inputs = [...catalogue.inputs, ...catalogue.controls].map((t) => t.topic).join(', ');
   throw new UsageError(`"${name}" is not an input topic or its dead-letter topic; inputs: ${inputs}`);
 }
 

@@ -51,13 +51,16 @@ export function renderAsyncApi({ catalogue, schemas, examples, version }: AsyncA
       messages: { [messageName]: { $ref: `#/components/messages/${messageName}` } },
       bindings: { kafka: channelBinding(t.topic, t.partitions, t.cleanupPolicy, t.retentionMs) },
     };
-    operations[`${t.role === 'input' ? 'receive' : 'send'}${messageName}`] = {
-      action: t.role === 'input' ? 'receive' : 'send',
+    const receives = t.role !== 'output';
+    operations[`${receives ? 'receive' : 'send'}${messageName}`] = {
+      action: receives ? 'receive' : 'send',
       channel: { $ref: `#/channels/${channelId}` },
       summary:
-        t.role === 'input'
-          ? `The lead scorer consumes ${t.topic}; producers publish ${messageName} records keyed by lead id.`
-          : `The lead scorer publishes ${t.topic}; subscribers deduplicate on eventId.`,
+        t.role === 'control'
+          ? `The lead scorer consumes ${t.topic}; privacy or CRM systems publish ${messageName} records keyed by lead id.`
+          : receives
+            ? `The lead scorer consumes ${t.topic}; producers publish ${messageName} records keyed by lead id.`
+            : `The lead scorer publishes ${t.topic}; subscribers deduplicate on eventId.`,
       messages: [{ $ref: `#/channels/${channelId}/messages/${messageName}` }],
     };
     if (t.deadLetterTopic) addDeadLetterChannel(t, channels, operations);

@@ -22,7 +22,7 @@ export function renderSections({ catalogue, schemas, examples }: DocInput): Reco
   const topicRows = catalogue.topics.map((t) =>
     [
       `\`${t.topic}\``,
-      t.role === 'input' ? 'in' : 'out',
+      t.role === 'output' ? 'out' : t.role === 'control' ? 'in (control)' : 'in',
       String(schemas[t.name].name),
       `[\`schemas/${t.schemaFile}\`](../schemas/${t.schemaFile})`,
       String(t.partitions),
