@@ -47,7 +47,10 @@ describe('crash safety', () => {
     await env?.cleanup();
   });
 
-  it(`SIGKILLed ${KILLS} times across the four consumers, the relay and fading-leads: final states and published stage changes equal the engine's`, async () => {
+  it(`SIGKILLed ${KILLS} times across the four consumers, the relay and fading-leads: final states and published stage changes equal the engine's`, {
+    // About a minute alone; twice that and more beside the rest of the suite on two shared cores.
+    timeout: 300_000,
+  }, async () => {
     env = await scorerEnv('crash', 3);
     const e = env;
     const w = mixedWorkload({ seed: 99, leads: 80, events: 4000, now: NOW, prefix: 'crash' });
