@@ -282,8 +282,8 @@ function metricNames(expr: string): string[] {
 let knownMetrics = new Set<string>();
 
 beforeAll(async () => {
-  // Every metric a service exposes: createMetrics (incl. prom-client defaults, leadscorer_
-  // prefixed), plus counters a service registers itself (sales-alerts), plus Prometheus' `up`.
+  // Every metric a service exposes: createMetrics (incl. prom-client defaults under their standard
+  // names), plus counters a service registers itself (sales-alerts), plus Prometheus' `up`.
   const metrics = createMetrics('deploy-test');
   const known = new Set<string>(['up']);
   for (const m of await metrics.registry.getMetricsAsJSON()) {
@@ -723,8 +723,8 @@ describe('deploy/grafana', () => {
       'leadscorer_stage_transitions_total',
       'leadscorer_outbox_depth',
       'leadscorer_rule_hits_total',
-      'leadscorer_process_resident_memory_bytes',
-      'leadscorer_process_cpu_seconds_total',
+      'process_resident_memory_bytes',
+      'process_cpu_seconds_total',
     ])
       expect(used, m).toContain(m);
   });

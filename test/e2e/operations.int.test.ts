@@ -245,7 +245,19 @@ describe('operations', () => {
     expect(
       metric(trialText, 'leadscorer_event_to_stage_change_published_seconds_count'),
     ).toBeGreaterThanOrEqual(2);
-    expect(metric(trialText, 'leadscorer_process_resident_memory_bytes')).toBeGreaterThan(0);
+    // prom-client's defaults under their standard names, for generic Node.js dashboards.
+    expect(metric(trialText, 'process_resident_memory_bytes')).toBeGreaterThan(0);
+    expect(metric(trialText, 'nodejs_heap_size_used_bytes')).toBeGreaterThan(0);
+    expect(trialText).not.toContain('leadscorer_process_');
+    expect(trialText).not.toContain('leadscorer_nodejs_');
+    // The ops server counts the scrapes it answered, by route template.
+    expect(
+      metric(trialText, 'http_server_requests_total', {
+        http_request_method: 'GET',
+        http_route: '/metrics',
+        http_response_status_code: '200',
+      }),
+    ).toBeGreaterThanOrEqual(1);
   });
 
   it('the read API answers with the engine numbers, 404 for an unknown lead and 400 for a malformed id', async () => {
@@ -273,6 +285,28 @@ describe('operations', () => {
     expect(JSON.parse(bad.body).message).toMatch(/1-128 characters/);
     expect((await get(api.ops.port, '/leads/%20padded', AUTH)).status).toBe(400);
     expect(JSON.parse((await get(api.ops.port, '/openapi.json')).body).openapi).toBe('3.1.0');
+
+    // HTTP metrics by route template and status; the lead id itself is in no label.
+    const text = (await get(api.ops.port, '/metrics')).body;
+    const leadRoute = (status: string) =>
+      metric(text, 'http_server_requests_total', {
+        http_request_method: 'GET',
+        http_route: '/leads/{leadId}',
+        http_response_status_code: status,
+      });
+    expect(leadRoute('200')).toBe(1);
+    expect(leadRoute('404')).toBe(1);
+    expect(leadRoute('401')).toBe(1);
+    expect(leadRoute('400')).toBe(2);
+    expect(
+      metric(text, 'http_server_request_duration_seconds_count', {
+        http_route: '/leads/{leadId}',
+        http_response_status_code: '200',
+      }),
+    ).toBe(1);
+    expect(metric(text, 'http_server_requests_total', { http_route: '/openapi.json' })).toBe(1);
+    expect(text).not.toContain(lead);
+    expect(text).not.toContain('nobody-here');
   });
 
   it('the webhook receives each chosen stage change exactly once, signed, across a restart of the subscriber', async () => {

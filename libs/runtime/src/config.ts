@@ -1,11 +1,12 @@
 import { LeadScorerError } from '@leadscorer/errors';
 import { z } from 'zod';
+import { otelEnvShape } from './tracing-config.ts';
 
 /**
  * Service configuration comes from the environment, is read once in main.ts and validated
  * here. A bad value stops the service with the variable named; secrets are never echoed.
  */
-const SECRET = /PASSWORD|SECRET|TOKEN|KEY$/;
+const SECRET = /PASSWORD|SECRET|TOKEN|KEY$|HEADERS$/;
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -54,6 +55,7 @@ export const commonEnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(1_000, 600_000).default(25_000),
   /** Create or update the topics a service reads and writes at start (needs topic admin rights). */
   ENSURE_TOPICS: bool.default(true),
+  ...otelEnvShape,
 });
 
 export type CommonEnv = z.infer<typeof commonEnvSchema>;

@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
 
 /**
  * /metrics, /healthz (the process is alive and its loop is not wedged) and /readyz (it is
@@ -25,6 +26,13 @@ export interface OpsServerOptions {
   routes?: Route[];
   /** Where a route's unexpected error is logged (it is never sent to the client). */
   log?: Pick<Logger, 'error'>;
+  /** Counts every request and its duration (http_server_*) when given. */
+  http?: Pick<Metrics, 'httpRequests' | 'httpDuration'>;
+  /**
+   * The templates of the routes' paths (OpenAPI style: `/leads/{leadId}`), which metrics label a
+   * request with: never the raw path, which carries lead ids (unbounded, and not for labels).
+   */
+  routeTemplates?: readonly string[];
 }
 
 const OPS_PATHS = new Set(['/metrics', '/healthz', '/readyz']);
@@ -44,9 +52,54 @@ function send(res: import('node:http').ServerResponse, status: number, body: unk
   res.end(text);
 }
 
+/** The methods counted by name; any other is `_OTHER` (OpenTelemetry's rule: bounded labels). */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'TRACE', 'CONNECT']);
+
+/** The route label of a path that matches no template (a 404, a scanner's probe). */
+export const UNMATCHED_ROUTE = 'unmatched';
+
+/**
+ * Maps a request path to its route template: `/leads/abc` -> `/leads/{leadId}`. A `{name}`
+ * segment matches one non-empty path segment; the first template that matches wins.
+ */
+export function routeMatcher(templates: readonly string[]): (path: string) => string {
+  const compiled = templates.map((t) => ({
+    template: t,
+    re: new RegExp(
+      `^${t
+        .split(/(\{[^}/]+\})/)
+        .map((part) => (/^\{[^}/]+\}$/.test(part) ? '[^/]+' : part.replace(/[.*+?^$()|[\]\\]/g, '\\$&')))
+        .join('')}$`,
+    ),
+  }));
+  return (path) => compiled.find((c) => c.re.test(path))?.template ?? UNMATCHED_ROUTE;
+}
+
 export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
+  const routeOf = routeMatcher([...OPS_PATHS, ...(opts.routeTemplates ?? [])]);
+  const http = opts.http;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (http) {
+      const started = process.hrtime.bigint();
+      // Counted once: when the answer is handed to the socket ('finish', before the client can
+      // read it), or when the client went away before that ('close': 499, as nginx counts it).
+      let counted = false;
+      const count = (): void => {
+        if (counted) return;
+        counted = true;
+        const method = req.method && METHODS.has(req.method) ? req.method : '_OTHER';
+        const labels = {
+          http_request_method: method,
+          http_route: routeOf(url.pathname),
+          http_response_status_code: String(res.writableFinished ? res.statusCode : 499),
+        };
+        http.httpRequests.inc(labels);
+        http.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      };
+      res.once('finish', count);
+      res.once('close', count);
+    }
     const handle = async (): Promise<void> => {
       if (OPS_PATHS.has(url.pathname) && req.method !== 'GET' && req.method !== 'HEAD') {
         return send(

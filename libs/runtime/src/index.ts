@@ -8,9 +8,9 @@ export {
   type KafkajsSourceOptions,
   type MessageSource,
 } from './consumer.ts';
-export { type OpsServer, type Route, startOpsServer } from './http.ts';
+export { type OpsServer, type Route, routeMatcher, startOpsServer, UNMATCHED_ROUTE } from './http.ts';
 export { createLogger, type Logger } from './logger.ts';
-export { CounterTally, createMetrics, type Metrics } from './metrics.ts';
+export { CounterTally, createMetrics, type HttpLabel, type Metrics } from './metrics.ts';
 export {
   type RunningService,
   runMain,
@@ -19,3 +19,5 @@ export {
   type ServiceSpec,
   startService,
 } from './service.ts';
+export { createTracing, type HeaderCarrier, hasTraceparent, type Tracing } from './tracing.ts';
+export { type OtelEnv, tracesUrl, tracingFromEnv } from './tracing-config.ts';

@@ -25,7 +25,16 @@ export interface Metrics {
   generation: Gauge;
   outboxDepth: Gauge;
   ruleHits: Counter<'rule'>;
+  /** HTTP server requests of the ops server (and the read API), by method, route template, status. */
+  httpRequests: Counter<HttpLabel>;
+  httpDuration: Histogram<HttpLabel>;
 }
+
+/** OpenTelemetry's HTTP server attributes, as Prometheus names them (dots become underscores). */
+export type HttpLabel = 'http_request_method' | 'http_route' | 'http_response_status_code';
+const HTTP_LABELS: HttpLabel[] = ['http_request_method', 'http_route', 'http_response_status_code'];
+// The OpenTelemetry semantic conventions' advice for http.server.request.duration.
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
 
 // Event time to applied spans sub-second (live) to hours (replays, late events).
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600];
@@ -34,7 +43,9 @@ const SCRIPT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 export function createMetrics(service: string, opts: { defaultMetrics?: boolean } = {}): Metrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service });
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'leadscorer_' });
+  // Under prom-client's standard names (process_cpu_seconds_total, nodejs_heap_size_used_bytes,
+  // ...), unprefixed, so generic Node.js dashboards and alerts work on them as they are.
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
   const r = [registry];
   return {
     registry,
@@ -148,6 +159,21 @@ export function createMetrics(service: string, opts: { defaultMetrics?: boolean 
       name: 'leadscorer_rule_hits_total',
       help: 'Scoring rule hits, by rule id',
       labelNames: ['rule'],
+      registers: r,
+    }),
+    // OpenTelemetry's http.server.request.duration (seconds) under its Prometheus name, and a
+    // request counter beside it for dashboards that expect one.
+    httpRequests: new Counter({
+      name: 'http_server_requests_total',
+      help: 'HTTP requests answered, by method, route template (never a raw path) and status code',
+      labelNames: HTTP_LABELS,
+      registers: r,
+    }),
+    httpDuration: new Histogram({
+      name: 'http_server_request_duration_seconds',
+      help: 'Duration of HTTP server requests, by method, route template and status code',
+      labelNames: HTTP_LABELS,
+      buckets: HTTP_BUCKETS,
       registers: r,
     }),
   };

@@ -2,6 +2,8 @@ import type { CommonEnv } from './config.ts';
 import { type OpsServer, type Route, startOpsServer } from './http.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import type { Tracing } from './tracing.ts';
+import { tracingFromEnv } from './tracing-config.ts';
 
 /**
  * The one skeleton every service runs on: build its parts, connect, ensure its topics, open the
@@ -14,6 +16,8 @@ export interface ServiceContext<E extends CommonEnv> {
   env: E;
   log: Logger;
   metrics: Metrics;
+  /** Spans, exported over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (tracing.ts). */
+  tracing: Tracing;
   /** A bug-class error from a background loop: the process must exit non-zero. */
   fatal(err: unknown): void;
 }
@@ -38,6 +42,8 @@ export interface ServiceParts {
    */
   readyProbe?(): Promise<boolean>;
   routes?: Route[];
+  /** The path templates of `routes` (e.g. `/leads/{leadId}`): HTTP metrics label requests by them. */
+  routeTemplates?: readonly string[];
 }
 
 export interface RunningService {
@@ -45,6 +51,7 @@ export interface RunningService {
   ops: OpsServer;
   log: Logger;
   metrics: Metrics;
+  tracing: Tracing;
   isReady(): boolean;
   /** The validated graceful-stop deadline (SHUTDOWN_TIMEOUT_MS). */
   shutdownTimeoutMs: number;
@@ -65,11 +72,12 @@ export async function startService<E extends CommonEnv>(spec: ServiceSpec<E>): P
   const { name, env } = spec;
   const log = createLogger(name, env.LOG_LEVEL);
   const metrics = createMetrics(name);
+  const tracing = tracingFromEnv(env, name);
   const fatal = (err: unknown): void => {
     log.fatal({ err }, 'unrecoverable error: crashing');
     spec.onFatal(err);
   };
-  const parts = await spec.build({ name, env, log, metrics, fatal });
+  const parts = await spec.build({ name, env, log, metrics, tracing, fatal });
   let ops: OpsServer | undefined;
   try {
     await parts.connect();
@@ -81,12 +89,15 @@ export async function startService<E extends CommonEnv>(spec: ServiceSpec<E>): P
       live: () => parts.live(),
       ready: async () => parts.ready() && (parts.readyProbe ? await parts.readyProbe() : true),
       log,
+      http: metrics,
       ...(parts.routes ? { routes: parts.routes } : {}),
+      ...(parts.routeTemplates ? { routeTemplates: parts.routeTemplates } : {}),
     });
     await parts.start();
   } catch (err) {
     await parts.stop().catch((e: unknown) => log.warn({ err: e }, 'stopping after a failed start'));
     await ops?.close();
+    await tracing.shutdown().catch(() => undefined);
     throw err;
   }
   const server = ops;
@@ -96,11 +107,14 @@ export async function startService<E extends CommonEnv>(spec: ServiceSpec<E>): P
     ops: server,
     log,
     metrics,
+    tracing,
     isReady: () => parts.ready(),
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     stop: async () => {
       await parts.stop();
       await server.close();
+      // The last spans are exported before the process goes (bounded by the exporter's timeout).
+      await tracing.shutdown().catch((err: unknown) => log.warn({ err }, 'exporting the last spans failed'));
     },
   };
 }

@@ -3,6 +3,7 @@ import { ActiveGeneration, clockOf, readModelFile, StateGuard } from '@leadscore
 import { RedisScoreStore, SHARDS } from '@leadscorer/store';
 import { leadRoutes, readApi } from './api.ts';
 import { type LeadApiEnv, loadLeadApiEnv } from './config.ts';
+import { OPENAPI } from './openapi.ts';
 import { redisReadiness } from './readiness.ts';
 
 /** The read API: answers from Redis, decayed to now by the engine. Stateless; scale freely. */
@@ -78,6 +79,9 @@ export async function startLeadApi(
         live: () => true,
         ready: () => redis.status === 'ready',
         readyProbe: redisReadiness(redis, { timeoutMs: env.READY_TIMEOUT_MS, cacheMs: env.READY_CACHE_MS }),
+        // Every documented path is a route template for the HTTP metrics (a new route is labelled
+        // by its template as soon as the OpenAPI document names it).
+        routeTemplates: Object.keys(OPENAPI.paths),
         routes: [
           readApi(
             leadRoutes({
