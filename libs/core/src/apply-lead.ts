@@ -23,6 +23,11 @@ export interface ApplyItem {
   source: string;
   offset: number;
   effect: EventEffect;
+  /**
+   * W3C `traceparent` of the span that applies this event (observability only): a stage change
+   * it causes carries it into the outbox, so the publish continues the event's trace.
+   */
+  trace?: string;
 }
 
 /** `redelivered`: at or below its source's offset watermark, applied before. */
@@ -90,8 +95,11 @@ export function applyItem(
   record.offsets.set(item.source, item.offset);
   if (r.outcome !== 'applied') return r.outcome;
   record.state = r.state;
-  if (r.transition)
-    changes.push(recordChange(record, item.leadId, r.transition, now, model, historyLength, epoch));
+  if (r.transition) {
+    const change = recordChange(record, item.leadId, r.transition, now, model, historyLength, epoch);
+    if (item.trace !== undefined) change.trace = item.trace;
+    changes.push(change);
+  }
   return r.outcome;
 }
 

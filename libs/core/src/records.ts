@@ -14,6 +14,11 @@ export interface StageChangeRecord extends StageTransition {
   epoch?: string;
   /** Evaluation time: the `now` the change was decided at. */
   at: number;
+  /**
+   * W3C `traceparent` (55 characters) of the commit that recorded it, when its event carried a
+   * trace: the publish continues that trace. Observability only; never part of the change's id.
+   */
+  trace?: string;
 }
 
 /** A stage change as the lead's history keeps it (newest first, a few of them). */

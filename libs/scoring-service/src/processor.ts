@@ -14,10 +14,13 @@ import { isPoison, LeadScorerError } from '@leadscorer/errors';
 import {
   type BatchProcessor,
   CounterTally,
+  createTracing,
   type InboundMessage,
   type Logger,
   type Metrics,
+  type Tracing,
 } from '@leadscorer/runtime';
+import { ChunkTraces } from './chunk-traces.ts';
 import type { ErasureSource } from './erasure.ts';
 import type { PartitionTracker } from './partitions.ts';
 import type { StageChangePublisher } from './publisher.ts';
@@ -61,6 +64,8 @@ export interface ProcessorDeps {
     profileTopic: string;
     erase?: (leadId: string, how: { source: ErasureSource; requestedBy?: string | null }) => Promise<unknown>;
   };
+  /** Spans per event (chunk-traces.ts); none recorded when absent. */
+  tracing?: Tracing;
 }
 
 /**
@@ -77,9 +82,10 @@ export interface ProcessorDeps {
 export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
   const { serde, generation, deadLetters, publishInline, metrics, log, clock, partitions, state, erasure } =
     deps;
+  const tracing = deps.tracing ?? createTracing({ service: 'scoring' });
   let lastEpoch: string | undefined;
   let lastGeneration: number | undefined;
-  return async (messages: InboundMessage[]) => {
+  const processChunk = async (messages: InboundMessage[], traces: ChunkTraces): Promise<void> => {
     const g = generation.current();
     const { model, store, scorer } = g;
     // A new generation (a rescore switched): its own positions say where to read from.
@@ -114,13 +120,15 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
     let lastPartition = -1;
     let lastSource = '';
     try {
-      for (const m of messages) {
+      for (let index = 0; index < messages.length; index++) {
+        const m = messages[index]!;
         consumed.add(m.topic);
         // A tombstone on the compacted profile topic: the lead is to be erased (erasure.ts).
         if (m.value === null && m.key !== null && erasure && m.topic === erasure.profileTopic) {
           if (erasure.erase) erasures.push({ leadId: m.key.toString('utf8'), source: 'profile-tombstone' });
           continue;
         }
+        traces.begin(index, m);
         try {
           const decoded: Decoded = serde.decodeSync(m.topic, m, now) ?? (await serde.decode(m.topic, m, now));
           const event = decoded.event;
@@ -142,6 +150,7 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
             lastPartition = m.partition;
             lastSource = sourceId(code, m.partition);
           }
+          traces.item(items.length, index);
           items.push({ leadId: event.leadId, source: lastSource, offset: Number(m.offset), effect });
           eventTimes.push(event.eventTime);
           topics.push(m.topic);
@@ -149,6 +158,7 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
           if (!isPoison(err)) throw err; // registry unavailable: retry; anything else: a bug
           const code = (err as LeadScorerError).code;
           deadLettered.add(m.topic, code);
+          traces.deadLettered(index, code);
           log.warn(
             { topic: m.topic, partition: m.partition, offset: m.offset, code },
             'dead-lettering message',
@@ -176,8 +186,10 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
     }
 
     let chunk: Awaited<ReturnType<typeof applyChunk>>;
+    traces.startCommit(items);
     try {
       chunk = await applyChunk(store, items, now, scorer, guard);
+      traces.endCommit();
     } catch (err) {
       const code = (err as LeadScorerError).code;
       // Positions not where this consumer left them: read them again before the retry.
@@ -237,6 +249,16 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
       // The fast path; if it fails the changes stay in the outbox and the relay publishes them.
       await publishInline(recorded, g.publisher);
     }
+  };
+  return async (messages: InboundMessage[]) => {
+    const traces = new ChunkTraces(tracing);
+    try {
+      await processChunk(messages, traces);
+    } catch (err) {
+      traces.end(err);
+      throw err;
+    }
+    traces.end();
   };
 }
 

@@ -171,6 +171,7 @@ export function startConsumerService(
               )
           : undefined,
       },
+      tracing: w.tracing,
     });
     return {
       ensureTopics: async () => {

@@ -2,6 +2,8 @@ import { deadLetterMessage, type Serde, toStageChangedRecord } from '@leadscorer
 import type { ConsumedMessage, DeadLetterSink, StageChangeRecord, StageChangeSink } from '@leadscorer/core';
 import { transitionId } from '@leadscorer/engine';
 import { LeadScorerError } from '@leadscorer/errors';
+import { createTracing, type Tracing } from '@leadscorer/runtime';
+import { ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Producer } from 'kafkajs';
 
 /**
@@ -13,14 +15,18 @@ import type { Producer } from 'kafkajs';
 /**
  * lead.stage-changed: one Avro record per change, keyed by lead id, its event id derived from
  * (lead, sequence, from, to), so a change published twice carries the same id both times.
+ * A change recorded with a trace (records.ts `trace`) is sent under a PRODUCER span of that trace,
+ * whose W3C `traceparent` header the record carries (subscribers continue the trace from it).
  */
 export class KafkaStageChangeSink implements StageChangeSink {
   private readonly producer: Producer;
   private readonly serde: Serde;
+  private readonly tracing: Tracing;
 
-  constructor(deps: { producer: Producer; serde: Serde }) {
+  constructor(deps: { producer: Producer; serde: Serde; tracing?: Tracing }) {
     this.producer = deps.producer;
     this.serde = deps.serde;
+    this.tracing = deps.tracing ?? createTracing({ service: 'publisher' });
   }
 
   async send(changes: readonly StageChangeRecord[], emittedAt: number): Promise<void> {
@@ -36,16 +42,44 @@ export class KafkaStageChangeSink implements StageChangeSink {
         return this.serde.encode('lead.stage-changed.v1', record, emittedAt);
       }),
     );
+    const topic = messages[0]!.topic;
+    const spans: Span[] = [];
+    const headersOf = (change: StageChangeRecord): Record<string, string> | undefined => {
+      if (!this.tracing.enabled && change.trace === undefined) return undefined;
+      const parent = change.trace ? this.tracing.extract({ traceparent: change.trace }) : ROOT_CONTEXT;
+      const span = this.tracing.tracer.startSpan(
+        `send ${topic}`,
+        {
+          kind: SpanKind.PRODUCER,
+          attributes: {
+            'messaging.system': 'kafka',
+            'messaging.operation.type': 'send',
+            'messaging.operation.name': 'send',
+            'messaging.destination.name': topic,
+            'messaging.kafka.message.key': change.lead,
+          },
+        },
+        parent,
+      );
+      spans.push(span);
+      return this.tracing.headersOf(span);
+    };
     try {
       await this.producer.send({
-        topic: messages[0]!.topic,
+        topic,
         acks: -1,
-        messages: messages.map((m) => ({ key: m.key, value: m.value })),
+        messages: messages.map((m, i) => {
+          const headers = headersOf(changes[i]!);
+          return headers ? { key: m.key, value: m.value, headers } : { key: m.key, value: m.value };
+        }),
       });
     } catch (err) {
+      for (const span of spans) span.setStatus({ code: SpanStatusCode.ERROR, message: 'BROKER_UNAVAILABLE' });
       throw new LeadScorerError('BROKER_UNAVAILABLE', `publishing stage changes: ${(err as Error).message}`, {
         cause: err,
       });
+    } finally {
+      for (const span of spans) span.end();
     }
   }
 }

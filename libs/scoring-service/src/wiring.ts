@@ -16,6 +16,7 @@ import {
   type Metrics,
   type RedisClient,
   type ServiceContext,
+  type Tracing,
 } from '@leadscorer/runtime';
 import { RedisScoreStore, SHARDS } from '@leadscorer/store';
 import { type Kafka, Partitioners, type Producer } from 'kafkajs';
@@ -30,6 +31,7 @@ export interface Wiring {
   service: string;
   log: Logger;
   metrics: Metrics;
+  tracing: Tracing;
   /** The model of MODEL_FILE: generation 0's when Redis has no generation yet. */
   configuredModel: Model;
   /** The generation of keys, and its model, every part works on (generation.ts). */
@@ -64,7 +66,7 @@ export function readModelFile(file: string): { model: Model; text: string; file:
 }
 
 export function wire(ctx: ServiceContext<ScoringEnv>): Wiring {
-  const { env, name: service, log, metrics } = ctx;
+  const { env, name: service, log, metrics, tracing } = ctx;
   const configured = readModelFile(env.MODEL_FILE);
   const model = configured.model;
   const catalogue = createCatalogue({ prefix: env.TOPIC_PREFIX });
@@ -77,7 +79,7 @@ export function wire(ctx: ServiceContext<ScoringEnv>): Wiring {
   const redis = createRedis(env, `lead-scorer.${service}`);
   const clock = clockOf(env);
   const serde = createSerde({ registry: createRegistryClient(env.SCHEMA_REGISTRY_URL), catalogue });
-  const sink = new KafkaStageChangeSink({ producer, serde });
+  const sink = new KafkaStageChangeSink({ producer, serde, tracing });
   const generation = new ActiveGeneration<ScoringGeneration>({
     redis,
     base: env.REDIS_KEY_PREFIX,
@@ -119,6 +121,7 @@ export function wire(ctx: ServiceContext<ScoringEnv>): Wiring {
     service,
     log,
     metrics,
+    tracing,
     configuredModel: model,
     generation,
     catalogue,

@@ -1,6 +1,7 @@
 import type { ConsumedMessage, DeadLetterSink } from '@leadscorer/core';
 import { LeadScorerError } from '@leadscorer/errors';
-import { backoffMs, type Logger } from '@leadscorer/runtime';
+import { backoffMs, createTracing, type Logger, type Tracing } from '@leadscorer/runtime';
+import { type Span, SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { Breaker } from './breaker.ts';
 import { type AlertMetrics, BREAKER_STATE_VALUE } from './metrics.ts';
 import type { Claimed, DeliveryQueue, Job } from './queue.ts';
@@ -21,6 +22,8 @@ export interface DelivererOptions {
   /** How often an idle loop looks for due jobs. */
   pollMs: number;
   random?: () => number;
+  /** A CLIENT span per attempt, in the trace the job carries; its traceparent goes to the receiver. */
+  tracing?: Tracing;
 }
 
 /**
@@ -34,6 +37,7 @@ export class Deliverer {
   private readonly o: DelivererOptions;
   private readonly breaker: Breaker;
   private readonly leaseMs: number;
+  private readonly tracing: Tracing;
   private readonly inFlight = new Set<Promise<void>>();
   /** A 429 or 503 with Retry-After holds the whole subscriber, not only the one event. */
   private notBefore = 0;
@@ -45,6 +49,7 @@ export class Deliverer {
   constructor(o: DelivererOptions) {
     this.o = o;
     this.breaker = new Breaker(o.breaker);
+    this.tracing = o.tracing ?? createTracing({ service: 'sales-alerts' });
     // Longer than any attempt can take: a job is claimed again only if its claimer is gone.
     this.leaseMs = o.subscriber.timeoutMs + 15_000;
     o.metrics.breakerState.set({ subscriber: o.subscriber.id }, 0);
@@ -119,6 +124,7 @@ export class Deliverer {
         );
       }
       const started = clock();
+      const span = this.attemptSpan(c);
       const out = await attempt({
         url: sub.url,
         secret: sub.secret,
@@ -126,7 +132,9 @@ export class Deliverer {
         body: c.job.body,
         timeoutMs: sub.timeoutMs,
         now: started,
+        ...(span ? { traceHeaders: this.tracing.headersOf(span) } : {}),
       });
+      if (span) endAttemptSpan(span, out);
       const now = clock();
       metrics.attempts.inc({ subscriber: sub.id, outcome: outcomeLabel(out) });
       metrics.attemptSeconds.observe({ subscriber: sub.id }, (now - started) / 1000);
@@ -170,6 +178,31 @@ export class Deliverer {
         'could not record a delivery outcome: the job comes back after its lease',
       );
     }
+  }
+
+  /**
+   * The attempt's CLIENT span, under the job's trace (a new one when tracing is on and the job has
+   * none). No URL attribute: a webhook URL may hold a token; the host and port say enough.
+   */
+  private attemptSpan(c: Claimed): Span | undefined {
+    if (!this.tracing.enabled && c.job.traceparent === undefined) return undefined;
+    const url = new URL(this.o.subscriber.url);
+    const parent = this.tracing.extract(c.job.traceparent ? { traceparent: c.job.traceparent } : {});
+    return this.tracing.tracer.startSpan(
+      'POST',
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          'http.request.method': 'POST',
+          'server.address': url.hostname,
+          'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+          'http.request.resend_count': c.attempts - 1,
+          'leadscorer.subscriber': this.o.subscriber.id,
+          'leadscorer.lead.id': c.job.leadId,
+        },
+      },
+      parent,
+    );
   }
 
   private recordHealth(now: number, out: Outcome): void {
@@ -217,4 +250,13 @@ function consumed(job: Job): ConsumedMessage {
     value: s.value === null ? null : Buffer.from(s.value, 'base64'),
     headers: {},
   };
+}
+
+function endAttemptSpan(span: Span, out: Outcome): void {
+  if (out.status !== null) span.setAttribute('http.response.status_code', out.status);
+  if (out.kind !== 'delivered') {
+    span.setAttribute('error.type', out.status === null ? out.error : String(out.status));
+    span.setStatus({ code: SpanStatusCode.ERROR });
+  }
+  span.end();
 }

@@ -23,6 +23,11 @@ export interface Job {
   body: string;
   leadId: string;
   toStage: string;
+  /**
+   * W3C `traceparent` of the span that queued it (from the stage change's Kafka header): the
+   * webhook request continues that trace. Absent when the change carried none.
+   */
+  traceparent?: string;
   /** The Kafka message it came from, for the dead letter (original bytes, base64). */
   source: {
     topic: string;

@@ -11,12 +11,14 @@ import {
   type BatchProcessor,
   createKafka,
   createRedis,
+  hasTraceparent,
   type InboundMessage,
   KafkajsSource,
   type RunningService,
   startService,
 } from '@leadscorer/runtime';
 import { KafkaDeadLetterSink, readModel } from '@leadscorer/scoring-service';
+import { SpanKind } from '@opentelemetry/api';
 import { Partitioners } from 'kafkajs';
 import { type AlertsEnv, loadAlertsEnv } from './config.ts';
 import { Deliverer } from './deliverer.ts';
@@ -46,7 +48,7 @@ export async function startSalesAlerts(
     defaultPort,
     env,
     onFatal,
-    build: ({ name: service, log, metrics, fatal }) => {
+    build: ({ name: service, log, metrics, tracing, fatal }) => {
       const alerts = createAlertMetrics(metrics.registry);
       const catalogue = createCatalogue({ prefix: env.TOPIC_PREFIX });
       const input = catalogue.get('lead.stage-changed.v1').topic;
@@ -83,6 +85,7 @@ export async function startSalesAlerts(
           },
           breaker: { failures: env.WEBHOOK_BREAKER_FAILURES, cooldownMs: env.WEBHOOK_BREAKER_COOLDOWN_MS },
           pollMs: env.DELIVERY_POLL_MS,
+          tracing,
         });
         return { subscriber, queue, deliverer };
       });
@@ -104,22 +107,44 @@ export async function startSalesAlerts(
             await deadLetters.send([{ message: m, error: err }], now);
             continue;
           }
-          const job = jobOf(m, record);
+          // The stage change's trace goes on through the queue to the webhook request.
+          const span =
+            tracing.enabled || hasTraceparent(m.headers)
+              ? tracing.tracer.startSpan(
+                  `process ${m.topic}`,
+                  {
+                    kind: SpanKind.CONSUMER,
+                    attributes: {
+                      'messaging.system': 'kafka',
+                      'messaging.operation.type': 'process',
+                      'messaging.destination.name': m.topic,
+                      'messaging.kafka.message.key': record.leadId,
+                    },
+                  },
+                  tracing.extract(m.headers),
+                )
+              : undefined;
+          const traceparent = span ? tracing.traceparentOf(span) : undefined;
+          const job = jobOf(m, record, traceparent);
           const replay = m.headers[REPLAY_HEADERS.count] !== undefined;
-          await Promise.all(
-            lanes.map(async ({ subscriber, queue }) => {
-              if (!wants(subscriber, record, ranks)) {
-                alerts.skipped.inc({ subscriber: subscriber.id, reason: 'not-chosen' });
-                return;
-              }
-              if (await queue.enqueue(record.eventId, job, now, replay)) {
-                alerts.queued.inc({ subscriber: subscriber.id });
-              } else {
-                alerts.skipped.inc({ subscriber: subscriber.id, reason: 'already-queued' });
-                metrics.deduplicated.inc({ topic: m.topic, reason: 'event-id' });
-              }
-            }),
-          );
+          try {
+            await Promise.all(
+              lanes.map(async ({ subscriber, queue }) => {
+                if (!wants(subscriber, record, ranks)) {
+                  alerts.skipped.inc({ subscriber: subscriber.id, reason: 'not-chosen' });
+                  return;
+                }
+                if (await queue.enqueue(record.eventId, job, now, replay)) {
+                  alerts.queued.inc({ subscriber: subscriber.id });
+                } else {
+                  alerts.skipped.inc({ subscriber: subscriber.id, reason: 'already-queued' });
+                  metrics.deduplicated.inc({ topic: m.topic, reason: 'event-id' });
+                }
+              }),
+            );
+          } finally {
+            span?.end();
+          }
           metrics.applied.inc({ topic: m.topic });
         }
       };
@@ -211,11 +236,12 @@ function subscribersOf(env: AlertsEnv, rawEnv: NodeJS.ProcessEnv, model: Model):
   ];
 }
 
-function jobOf(m: InboundMessage, record: LeadStageChanged): Job {
+function jobOf(m: InboundMessage, record: LeadStageChanged, traceparent: string | undefined): Job {
   return {
     body: JSON.stringify(record),
     leadId: record.leadId,
     toStage: record.toStage,
+    ...(traceparent ? { traceparent } : {}),
     source: {
       topic: m.topic,
       partition: m.partition,

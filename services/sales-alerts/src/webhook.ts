@@ -39,6 +39,8 @@ export interface Attempt {
   timeoutMs: number;
   /** Epoch ms; the signed timestamp and the base of Retry-After dates. */
   now: number;
+  /** Trace context headers (W3C `traceparent`, `tracestate`) to send along, unsigned. */
+  traceHeaders?: Record<string, string>;
 }
 
 export async function attempt(a: Attempt): Promise<Outcome> {
@@ -54,6 +56,7 @@ export async function attempt(a: Attempt): Promise<Outcome> {
         'x-leadscorer-event-id': a.eventId,
         'x-leadscorer-timestamp': String(a.now),
         'x-leadscorer-signature': sign(a.secret, a.now, a.body),
+        ...a.traceHeaders,
       },
       body: a.body,
       signal,
