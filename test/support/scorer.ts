@@ -19,7 +19,11 @@ export interface ScorerEnv {
   keyPrefix: string;
   /** Environment for a service process / in-process service. */
   env(extra?: Record<string, string>): NodeJS.ProcessEnv;
-  produce(events: ScoringEvent[]): Promise<Record<InputTopicName, number>>;
+  /** `headers`: Kafka headers per event (e.g. a W3C traceparent), by position. */
+  produce(
+    events: ScoringEvent[],
+    headers?: (Record<string, string> | undefined)[],
+  ): Promise<Record<InputTopicName, number>>;
   /** The stored records of these leads (absent ones missing), read through the Redis store. */
   records(leads: readonly string[], model: Model, client?: Redis | Cluster): Promise<Map<string, LeadRecord>>;
   /** Deletes the topics, subjects and groups, and every Redis key under the prefix. */
@@ -52,7 +56,7 @@ export async function scorerEnv(label: string, partitions = 3): Promise<ScorerEn
       API_KEY_HASHES: TEST_API_KEY_HASH,
       ...extra,
     }),
-    produce: (events) => produceEvents(contracts.kafka, contracts, events),
+    produce: (events, headers) => produceEvents(contracts.kafka, contracts, events, headers),
     records: async (leads, model, client) => {
       const own = client ? undefined : new Redis(infra.redisUrl);
       try {
@@ -94,13 +98,18 @@ export async function deleteKeys(redisUrl: string, prefix: string): Promise<void
 }
 
 /** Encodes with the registered schemas and produces keyed by lead id, in the given order. */
-async function produceEvents(kafka: Kafka, contracts: ContractsEnv, events: ScoringEvent[]) {
+async function produceEvents(
+  kafka: Kafka,
+  contracts: ContractsEnv,
+  events: ScoringEvent[],
+  headers: (Record<string, string> | undefined)[] = [],
+) {
   const ids = new Map<InputTopicName, { id: number; type: avro.Type }>();
   const res = await fetch(`${testInfra().registryUrl}/subjects`);
   if (!res.ok) throw new Error('registry unreachable');
   const counts = {} as Record<InputTopicName, number>;
-  const byTopic = new Map<string, { key: string; value: Buffer }[]>();
-  for (const e of events) {
+  const byTopic = new Map<string, { key: string; value: Buffer; headers?: Record<string, string> }[]>();
+  for (const [i, e] of events.entries()) {
     const { topic, record } = toRecord(e);
     let writer = ids.get(topic);
     if (!writer) {
@@ -116,7 +125,8 @@ async function produceEvents(kafka: Kafka, contracts: ContractsEnv, events: Scor
     header.writeInt32BE(writer.id, 1);
     const physical = contracts.catalogue.get(topic).topic;
     const list = byTopic.get(physical) ?? [];
-    list.push({ key: e.leadId, value: Buffer.concat([header, payload]) });
+    const h = headers[i];
+    list.push({ key: e.leadId, value: Buffer.concat([header, payload]), ...(h ? { headers: h } : {}) });
     byTopic.set(physical, list);
     counts[topic] = (counts[topic] ?? 0) + 1;
   }
