@@ -6,11 +6,13 @@ import { createTracing, samplerOf, type Tracing, type TracingOptions } from './t
  * the configuration (the SDK's own env parsing is not used: nothing reads process.env outside
  * main.ts). Tracing exports only when an endpoint is set.
  */
+const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
 export const otelEnvShape = {
   /** Base URL of an OTLP/HTTP receiver (collector, Jaeger); `/v1/traces` is appended. */
-  OTEL_EXPORTER_OTLP_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl.optional(),
   /** Full URL of the traces endpoint; wins over OTEL_EXPORTER_OTLP_ENDPOINT. */
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.url().optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: httpUrl.optional(),
   /** `key=value,key2=value2` sent with every export (e.g. a collector's auth header). */
   OTEL_EXPORTER_OTLP_HEADERS: z
     .string()

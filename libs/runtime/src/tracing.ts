@@ -43,6 +43,8 @@ export interface Tracing {
   headersOf(span: Span): Record<string, string>;
   /** The span's `traceparent` alone (what an outbox entry keeps), if it has a valid one. */
   traceparentOf(span: Span): string | undefined;
+  /** Exports what is buffered now. */
+  flush(): Promise<void>;
   /** Exports what is buffered and stops the exporter. */
   shutdown(): Promise<void>;
 }
@@ -118,6 +120,9 @@ export function createTracing(o: TracingOptions): Tracing {
     },
     traceparentOf(span) {
       return this.headersOf(span).traceparent;
+    },
+    flush: async () => {
+      await provider?.forceFlush();
     },
     shutdown: async () => {
       await provider?.shutdown();

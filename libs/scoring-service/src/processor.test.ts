@@ -20,7 +20,15 @@ import {
 } from '@leadscorer/core';
 import { loadModel } from '@leadscorer/engine';
 import { isPoison, type LeadScorerError } from '@leadscorer/errors';
-import { createLogger, createMetrics, type InboundMessage } from '@leadscorer/runtime';
+import {
+  createLogger,
+  createMetrics,
+  createTracing,
+  type InboundMessage,
+  type Tracing,
+} from '@leadscorer/runtime';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { PartitionTracker } from './partitions.ts';
 import { createScoringProcessor } from './processor.ts';
@@ -100,6 +108,7 @@ let deadLetters: MemoryDeadLetters;
 let stageChanges: MemoryStageChanges;
 let metrics: ReturnType<typeof createMetrics>;
 let processor: ReturnType<typeof createScoringProcessor>;
+let makeProcessor: (tracing?: Tracing) => ReturnType<typeof createScoringProcessor>;
 
 beforeEach(async () => {
   registry = new StubRegistry();
@@ -113,32 +122,35 @@ beforeEach(async () => {
     metrics,
     hasHistory: async () => false,
   });
-  processor = createScoringProcessor({
-    serde: createSerde({ registry: registry as unknown as SchemaRegistry, catalogue }),
-    generation: {
-      current: () => ({
-        record: { generation: 0 },
-        model,
-        store,
-        scorer: { model, historyLength: 5 },
-        publisher: new StageChangePublisher({ store, sink: stageChanges, metrics, clock: () => now }),
-      }),
-      refresh: async () => false,
-    },
-    deadLetters,
-    publishInline: (recorded, publisher) => publisher.publish(recorded, 'inline'),
-    metrics,
-    log: createLogger('test', 'silent'),
-    clock: () => now,
-    partitions: new PartitionTracker({
-      store: () => store,
-      group: 'g',
-      log: createLogger('test', 'silent'),
+  makeProcessor = (tracing) =>
+    createScoringProcessor({
+      ...(tracing ? { tracing } : {}),
+      serde: createSerde({ registry: registry as unknown as SchemaRegistry, catalogue }),
+      generation: {
+        current: () => ({
+          record: { generation: 0 },
+          model,
+          store,
+          scorer: { model, historyLength: 5 },
+          publisher: new StageChangePublisher({ store, sink: stageChanges, metrics, clock: () => now }),
+        }),
+        refresh: async () => false,
+      },
+      deadLetters,
+      publishInline: (recorded, publisher) => publisher.publish(recorded, 'inline'),
       metrics,
+      log: createLogger('test', 'silent'),
       clock: () => now,
-    }),
-    state,
-  });
+      partitions: new PartitionTracker({
+        store: () => store,
+        group: 'g',
+        log: createLogger('test', 'silent'),
+        metrics,
+        clock: () => now,
+      }),
+      state,
+    });
+  processor = makeProcessor();
   await state.check();
 });
 
@@ -224,5 +236,45 @@ describe('createScoringProcessor', () => {
     expect(store.leadIds()).toEqual([]);
     expect(deadLetters.letters).toEqual([]);
     expect(await values('leadscorer_events_consumed_total')).toEqual({ [`topic=${WEB}`]: 1 });
+  });
+
+  const PARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  const traced = (m: InboundMessage): InboundMessage => ({
+    ...m,
+    headers: { traceparent: Buffer.from(PARENT) },
+  });
+  const signup = (lead: string, offset: number) =>
+    message(
+      TRIAL,
+      offset,
+      lead,
+      frame(TRIAL, { ...EXAMPLES[TRIAL], leadId: lead, eventTime: now, action: 'signup' }),
+    );
+
+  it('without tracing, carries the traceparent an event came with to its stage change, and none without', async () => {
+    await processor([traced(signup('t-traced', 0)), signup('t-plain', 1)]);
+    const trace = Object.fromEntries(stageChanges.sent.map((c) => [c.lead, c.trace]));
+    expect(trace).toEqual({ 't-traced': PARENT, 't-plain': undefined });
+  });
+
+  it('with tracing, a process span under the message context and a commit span whose context the change carries', async () => {
+    const exporter = new InMemorySpanExporter();
+    const tracing = createTracing({ service: 'trial-activity', exporter });
+    processor = makeProcessor(tracing);
+    const bad = message(TRIAL, 1, 't-bad', frame(WEB, web));
+    await processor([traced(signup('t-traced', 0)), traced(bad)]);
+    await tracing.flush();
+    const spans = exporter.getFinishedSpans();
+    const [, traceId, parentId] = PARENT.split('-');
+    expect(spans.every((s) => s.spanContext().traceId === traceId)).toBe(true);
+    const processSpans = spans.filter((s) => s.name === `process ${TRIAL}`);
+    expect(processSpans.map((s) => s.parentSpanContext?.spanId)).toEqual([parentId, parentId]);
+    const commit = spans.find((s) => s.name === 'commit')!;
+    expect(commit.parentSpanContext?.spanId).toBe(processSpans[0]!.spanContext().spanId);
+    expect(stageChanges.sent[0]!.trace).toBe(`00-${traceId}-${commit.spanContext().spanId}-01`);
+    // The poison message's span says it was dead-lettered.
+    expect(processSpans[1]!.status.code).toBe(SpanStatusCode.ERROR);
+    expect(processSpans[1]!.attributes['leadscorer.dead_letter.reason']).toBe(deadLetters.letters[0]!.code);
+    await tracing.shutdown();
   });
 });
