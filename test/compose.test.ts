@@ -67,6 +67,14 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('runs Jaeger and points every service at its OTLP/HTTP port', () => {
+    expect(compose.services.jaeger?.image).toMatch(/^jaegertracing\/jaeger:2\.\d+\.\d+$/);
+    expect(compose.services.jaeger?.ports).toContain('4318:4318');
+    for (const s of serviceDirs()) {
+      expect(compose.services[s]?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT, s).toBe('http://jaeger:4318');
+    }
+  });
+
   it('registers the schemas in a one-shot step that every service waits for', () => {
     const step = compose.services['register-schemas'];
     expect(step?.command).toEqual(['node', 'libs/contracts/src/cli/schemas.ts', 'register']);
