@@ -725,6 +725,8 @@ describe('deploy/grafana', () => {
       'leadscorer_rule_hits_total',
       'process_resident_memory_bytes',
       'process_cpu_seconds_total',
+      'http_server_requests_total',
+      'http_server_request_duration_seconds_bucket',
     ])
       expect(used, m).toContain(m);
   });
