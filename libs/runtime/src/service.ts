@@ -113,10 +113,26 @@ export async function startService<E extends CommonEnv>(spec: ServiceSpec<E>): P
     stop: async () => {
       await parts.stop();
       await server.close();
-      // The last spans are exported before the process goes (bounded by the exporter's timeout).
-      await tracing.shutdown().catch((err: unknown) => log.warn({ err }, 'exporting the last spans failed'));
+      // The last spans are exported before the process goes, within a bound that leaves the rest
+      // of SHUTDOWN_TIMEOUT_MS alone when the collector is away.
+      await boundedShutdown(tracing, 3_000).catch((err: unknown) =>
+        log.warn({ err }, 'exporting the last spans failed'),
+      );
     },
   };
+}
+
+async function boundedShutdown(tracing: Tracing, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, ms);
+    timer.unref();
+  });
+  try {
+    await Promise.race([tracing.shutdown(), deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
