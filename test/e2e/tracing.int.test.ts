@@ -93,7 +93,7 @@ describe('tracing', () => {
   const servers: Server[] = [];
   let env: ScorerEnv;
   let otlp: Awaited<ReturnType<typeof startOtlpReceiver>>;
-  const hooks: { lead: string; to: string; traceparent: string | undefined }[] = [];
+  const hooks: { path: string; lead: string; to: string; traceparent: string | undefined }[] = [];
   let hookUrl: string;
   let trial: ScoringService;
   const t0 = Date.now();
@@ -110,7 +110,12 @@ describe('tracing', () => {
       req.on('end', () => {
         const r = JSON.parse(body) as { leadId: string; toStage: string };
         const tp = req.headers.traceparent;
-        hooks.push({ lead: r.leadId, to: r.toStage, traceparent: Array.isArray(tp) ? tp[0] : tp });
+        hooks.push({
+          path: req.url ?? '',
+          lead: r.leadId,
+          to: r.toStage,
+          traceparent: Array.isArray(tp) ? tp[0] : tp,
+        });
         res.writeHead(204).end();
       });
     });
@@ -189,7 +194,7 @@ describe('tracing', () => {
       async () => hooks.some((h) => h.lead === lead),
       60_000,
     );
-    const hit = hooks.find((h) => h.lead === lead)!;
+    const hit = hooks.find((h) => h.path === '/hook' && h.lead === lead)!;
     expect(hit.to).toBe('pql');
     expect(hit.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/);
     const [, hookTrace, hookParent] = hit.traceparent!.split('-');
@@ -230,16 +235,16 @@ describe('tracing', () => {
     await provider.shutdown();
   });
 
-  it('the outbox keeps the trace context: the relay publishes it on lead.stage-changed, unchanged when it exports nothing', async () => {
+  it('the outbox keeps the trace context, and services that export nothing hand it on unchanged to the webhook', async () => {
     const { store, model } = trial.wiring.generation.current();
     const traceparent = `00-${randomBytes(16).toString('hex')}-${randomBytes(8).toString('hex')}-01`;
     const lead = `relayed-${t0}`;
     const now = Date.now();
     const change: StageChangeRecord = {
       from: 'unqualified',
-      to: 'mql',
-      scores: { engagement: 45, product: 0, fit: 20 },
-      cause: { kind: 'rule', ruleId: 'demo_request', detail: 'engagement 45 >= 40' },
+      to: 'pql',
+      scores: { engagement: 0, product: 30, fit: 20 },
+      cause: { kind: 'rule', ruleId: 'trial_signup', detail: 'product 30 >= 25' },
       eventId: `rl-${t0}`,
       eventTime: now,
       seq: 1,
@@ -284,5 +289,27 @@ describe('tracing', () => {
       await consumer.disconnect();
     }
     expect(headers[0]).toBe(traceparent);
+
+    // A subscriber that exports nothing either: the webhook gets the very same traceparent.
+    const quiet = await startSalesAlerts(
+      env.env({
+        WEBHOOK_URL: hookUrl.replace(/\/hook$/, '/quiet'),
+        WEBHOOK_SECRET: 'a-webhook-secret-for-tests',
+        ALERT_STAGES: 'pql',
+        CONSUMER_GROUP: env.contracts.group(`${env.contracts.prefix}quiet`),
+        // Its own delivery queue (the first subscriber, also `default`, has seen these event ids).
+        REDIS_KEY_PREFIX: `${env.keyPrefix}q`,
+      }),
+      () => {},
+      0,
+    );
+    running.push(quiet);
+    expect(quiet.tracing.enabled).toBe(false);
+    await eventually(
+      'the quiet subscriber delivered',
+      async () => hooks.some((h) => h.path === '/quiet' && h.lead === lead),
+      60_000,
+    );
+    expect(hooks.find((h) => h.path === '/quiet' && h.lead === lead)?.traceparent).toBe(traceparent);
   });
 });

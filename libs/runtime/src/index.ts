@@ -19,5 +19,5 @@ export {
   type ServiceSpec,
   startService,
 } from './service.ts';
-export { createTracing, type HeaderCarrier, hasTraceparent, type Tracing } from './tracing.ts';
+export { createTracing, type HeaderCarrier, passThrough, type Tracing } from './tracing.ts';
 export { type OtelEnv, tracesUrl, tracingFromEnv } from './tracing-config.ts';

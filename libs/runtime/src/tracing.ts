@@ -149,7 +149,17 @@ export function samplerOf(name: string, arg: number | undefined): Sampler {
   }
 }
 
-/** Whether a message or request carries a trace context worth continuing. */
-export function hasTraceparent(headers: HeaderCarrier): boolean {
-  return headers.traceparent !== undefined;
+// W3C Trace Context: version 00, a non-zero trace id and parent id, flags (lower-case hex).
+const TRACEPARENT = /^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$/;
+
+/**
+ * The `traceparent` of these headers as it is, if well-formed: what a service that records no
+ * spans hands on (the no-op tracer would do the same, at the price of a context and a span object
+ * per message).
+ */
+export function passThrough(headers: HeaderCarrier): string | undefined {
+  const v = headers.traceparent;
+  if (v === undefined) return undefined;
+  const text = Array.isArray(v) ? String(v[0]) : String(v);
+  return TRACEPARENT.test(text) ? text : undefined;
 }

@@ -151,7 +151,15 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
             lastSource = sourceId(code, m.partition);
           }
           traces.item(items.length, index);
-          items.push({ leadId: event.leadId, source: lastSource, offset: Number(m.offset), effect });
+          // `trace` is set (or not) by traces.startCommit; present from the start, every item has
+          // one shape, which keeps the engine's hot loops monomorphic.
+          items.push({
+            leadId: event.leadId,
+            source: lastSource,
+            offset: Number(m.offset),
+            effect,
+            trace: undefined,
+          });
           eventTimes.push(event.eventTime);
           topics.push(m.topic);
         } catch (err) {

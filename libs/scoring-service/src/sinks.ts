@@ -45,7 +45,9 @@ export class KafkaStageChangeSink implements StageChangeSink {
     const topic = messages[0]!.topic;
     const spans: Span[] = [];
     const headersOf = (change: StageChangeRecord): Record<string, string> | undefined => {
-      if (!this.tracing.enabled && change.trace === undefined) return undefined;
+      // Tracing off: the recorded traceparent goes on as it is (no span to make).
+      if (!this.tracing.enabled)
+        return change.trace === undefined ? undefined : { traceparent: change.trace };
       const parent = change.trace ? this.tracing.extract({ traceparent: change.trace }) : ROOT_CONTEXT;
       const span = this.tracing.tracer.startSpan(
         `send ${topic}`,

@@ -125,6 +125,8 @@ export class Deliverer {
       }
       const started = clock();
       const span = this.attemptSpan(c);
+      // Tracing off: the job's traceparent goes on as it is.
+      const passed = !span && c.job.traceparent ? { traceHeaders: { traceparent: c.job.traceparent } } : {};
       const out = await attempt({
         url: sub.url,
         secret: sub.secret,
@@ -132,7 +134,7 @@ export class Deliverer {
         body: c.job.body,
         timeoutMs: sub.timeoutMs,
         now: started,
-        ...(span ? { traceHeaders: this.tracing.headersOf(span) } : {}),
+        ...(span ? { traceHeaders: this.tracing.headersOf(span) } : passed),
       });
       if (span) endAttemptSpan(span, out);
       const now = clock();
@@ -185,7 +187,7 @@ export class Deliverer {
    * none). No URL attribute: a webhook URL may hold a token; the host and port say enough.
    */
   private attemptSpan(c: Claimed): Span | undefined {
-    if (!this.tracing.enabled && c.job.traceparent === undefined) return undefined;
+    if (!this.tracing.enabled) return undefined;
     const url = new URL(this.o.subscriber.url);
     const parent = this.tracing.extract(c.job.traceparent ? { traceparent: c.job.traceparent } : {});
     return this.tracing.tracer.startSpan(

@@ -11,9 +11,9 @@ import {
   type BatchProcessor,
   createKafka,
   createRedis,
-  hasTraceparent,
   type InboundMessage,
   KafkajsSource,
+  passThrough,
   type RunningService,
   startService,
 } from '@leadscorer/runtime';
@@ -108,23 +108,22 @@ export async function startSalesAlerts(
             continue;
           }
           // The stage change's trace goes on through the queue to the webhook request.
-          const span =
-            tracing.enabled || hasTraceparent(m.headers)
-              ? tracing.tracer.startSpan(
-                  `process ${m.topic}`,
-                  {
-                    kind: SpanKind.CONSUMER,
-                    attributes: {
-                      'messaging.system': 'kafka',
-                      'messaging.operation.type': 'process',
-                      'messaging.destination.name': m.topic,
-                      'messaging.kafka.message.key': record.leadId,
-                    },
+          const span = tracing.enabled
+            ? tracing.tracer.startSpan(
+                `process ${m.topic}`,
+                {
+                  kind: SpanKind.CONSUMER,
+                  attributes: {
+                    'messaging.system': 'kafka',
+                    'messaging.operation.type': 'process',
+                    'messaging.destination.name': m.topic,
+                    'messaging.kafka.message.key': record.leadId,
                   },
-                  tracing.extract(m.headers),
-                )
-              : undefined;
-          const traceparent = span ? tracing.traceparentOf(span) : undefined;
+                },
+                tracing.extract(m.headers),
+              )
+            : undefined;
+          const traceparent = span ? tracing.traceparentOf(span) : passThrough(m.headers);
           const job = jobOf(m, record, traceparent);
           const replay = m.headers[REPLAY_HEADERS.count] !== undefined;
           try {
