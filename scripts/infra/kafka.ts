@@ -17,7 +17,8 @@ function serverPropertiesPath(cfg: InfraConfig): string {
   return join(cfg.infraDir, 'kafka', 'server.properties');
 }
 
-function classpath(cfg: InfraConfig): string {
+/** The broker's class path (resolved once per version, cached under the infra folder). */
+export function classpath(cfg: InfraConfig): string {
   const dir = join(cfg.infraDir, 'kafka', cfg.kafka.version);
   const file = join(dir, 'classpath.txt');
   if (!existsSync(file)) {

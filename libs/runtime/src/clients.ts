@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Cluster, Redis } from 'ioredis';
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs';
-import type { CommonEnv } from './config.ts';
+import { type CommonEnv, redisTls } from './config.ts';
 import type { Logger } from './logger.ts';
 
 /**
@@ -49,7 +49,10 @@ export function createRedis(env: CommonEnv, name: string): RedisClient {
     enableOfflineQueue: true,
     ...(env.REDIS_USERNAME ? { username: env.REDIS_USERNAME } : {}),
     ...(env.REDIS_PASSWORD ? { password: env.REDIS_PASSWORD } : {}),
-    ...(env.REDIS_TLS ? { tls: {} } : {}),
+    // A rediss:// URL alone would turn TLS on too; set here it also carries the CA and covers Cluster nodes.
+    ...(redisTls(env)
+      ? { tls: env.REDIS_TLS_CA_FILE ? { ca: [readFileSync(env.REDIS_TLS_CA_FILE, 'utf8')] } : {} }
+      : {}),
   };
   if (env.REDIS_CLUSTER_NODES) {
     const nodes = env.REDIS_CLUSTER_NODES.map((hp) => {

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { LeadScorerError } from '@leadscorer/errors';
 import { z } from 'zod';
 import { otelEnvShape } from './tracing-config.ts';
@@ -26,6 +27,7 @@ export const commonEnvSchema = z.object({
   KAFKA_BROKERS: csv.default(['127.0.0.1:19092']),
   KAFKA_CLIENT_ID: z.string().min(1).optional(),
   KAFKA_SSL: bool.default(false),
+  /** PEM file of the CA(s) the brokers' certificates chain to; unset: the system's trusted CAs. */
   KAFKA_SSL_CA_FILE: z.string().min(1).optional(),
   KAFKA_SASL_MECHANISM: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']).optional(),
   KAFKA_SASL_USERNAME: z.string().min(1).optional(),
@@ -41,7 +43,10 @@ export const commonEnvSchema = z.object({
   REDIS_CLUSTER_NODES: csv.optional(),
   REDIS_USERNAME: z.string().min(1).optional(),
   REDIS_PASSWORD: z.string().min(1).optional(),
+  /** TLS to Redis (also implied by a rediss:// REDIS_URL); needed on a Cluster, whose nodes have no URL. */
   REDIS_TLS: bool.default(false),
+  /** PEM file of the CA(s) Redis's certificate chains to; unset: the system's trusted CAs. */
+  REDIS_TLS_CA_FILE: z.string().min(1).optional(),
   /** Namespace of every Redis key; lets several deployments (or tests) share one Redis. */
   REDIS_KEY_PREFIX: z
     .string()
@@ -74,13 +79,63 @@ export function loadEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv):
   throw new LeadScorerError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`);
 }
 
-/** Cross-field rules zod object shapes cannot say alone. */
+/** Whether the Redis connection uses TLS: REDIS_TLS, or a rediss:// URL for a single Redis. */
+export function redisTls(env: CommonEnv): boolean {
+  return env.REDIS_TLS || (!env.REDIS_CLUSTER_NODES && env.REDIS_URL.startsWith('rediss://'));
+}
+
+/**
+ * Cross-field rules zod object shapes cannot say alone, and the files the variables name: each
+ * problem names its variable (and file), never a secret's value. Combinations that would quietly
+ * weaken security are refused rather than guessed at: a CA file without TLS, credentials without
+ * a mechanism, a SASL/PLAIN password sent in clear.
+ */
 export function checkCommon(env: CommonEnv): CommonEnv {
+  const problems: string[] = [];
   if (env.KAFKA_SASL_MECHANISM && !(env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD)) {
-    throw new LeadScorerError(
-      'CONFIG_INVALID',
-      'invalid configuration:\n  KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set',
+    problems.push('KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set');
+  }
+  if (!env.KAFKA_SASL_MECHANISM && (env.KAFKA_SASL_USERNAME || env.KAFKA_SASL_PASSWORD)) {
+    problems.push(
+      'KAFKA_SASL_MECHANISM: required when KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD are set (scram-sha-512, scram-sha-256 or plain)',
     );
   }
+  if (env.KAFKA_SASL_MECHANISM === 'plain' && !env.KAFKA_SSL) {
+    problems.push(
+      'KAFKA_SSL: must be true with KAFKA_SASL_MECHANISM=plain, which sends the password in clear',
+    );
+  }
+  if (env.KAFKA_SSL_CA_FILE) {
+    if (!env.KAFKA_SSL)
+      problems.push('KAFKA_SSL_CA_FILE: set, but KAFKA_SSL is not true (TLS to the brokers is off)');
+    else caProblem('KAFKA_SSL_CA_FILE', env.KAFKA_SSL_CA_FILE, problems);
+  }
+  if (env.REDIS_USERNAME && !env.REDIS_PASSWORD) {
+    problems.push("REDIS_PASSWORD: required when REDIS_USERNAME is set (the ACL user's password)");
+  }
+  if (env.REDIS_TLS_CA_FILE) {
+    if (!redisTls(env))
+      problems.push(
+        'REDIS_TLS_CA_FILE: set, but TLS to Redis is off (REDIS_TLS=true, or a rediss:// REDIS_URL)',
+      );
+    else caProblem('REDIS_TLS_CA_FILE', env.REDIS_TLS_CA_FILE, problems);
+  }
+  if (problems.length > 0) {
+    throw new LeadScorerError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
   return env;
+}
+
+/** A CA file must be readable and hold at least one PEM certificate. */
+function caProblem(name: string, file: string, problems: string[]): void {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    problems.push(`${name}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+    return;
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) {
+    problems.push(`${name}: ${file} holds no PEM certificate (-----BEGIN CERTIFICATE-----)`);
+  }
 }

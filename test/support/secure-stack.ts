@@ -1,0 +1,227 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis, type RedisOptions } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { infraConfigFromEnv } from '../../scripts/infra/config.ts';
+import { serviceAclRules } from '../../scripts/infra/redis-acl.ts';
+import { brokerLog, type SaslSslBroker, startSaslSslBroker } from '../../scripts/infra/sasl-ssl-kafka.ts';
+import { makeTestCa, type TestCa } from './test-ca.ts';
+
+const ROOT = join(import.meta.dirname, '../..');
+
+/**
+ * A secure Kafka and Redis of one test's own, on loopback ports of their own, beside (never
+ * instead of) the shared stack:
+ *
+ * - Kafka from the local stack's Maven Central jars (scripts/infra/sasl-ssl-kafka.ts), its only
+ *   client listener SASL_SSL with SCRAM-SHA-512, its certificate signed by a CA made for this run;
+ *   users `broker` (inter-broker), `lead-scorer` (the services) and `client` (the test, standing in
+ *   for the producers and subscribers).
+ * - redis-server with TLS only (no plaintext port), the default user off, and one user, the
+ *   services' (scripts/infra/redis-acl.ts), limited to the deployment's key prefix and commands.
+ *
+ * Passwords are random per run; the CA, keys and data live in one temporary folder that stop()
+ * removes with the processes.
+ */
+export interface SecureStack {
+  ca: TestCa;
+  kafkaBrokers: string;
+  /** SCRAM-SHA-512 users and their passwords. */
+  kafkaUsers: Record<'broker' | 'lead-scorer' | 'client', string>;
+  redisPort: number;
+  redisUser: { username: string; password: string };
+  /** A user with every right, for the test's own inspection (ACL LOG); no service uses it. */
+  redisAdmin: { username: string; password: string };
+  keyPrefix: string;
+  /** The security part of a service's environment (KAFKA_SSL..., REDIS_...). */
+  serviceEnv(): Record<string, string>;
+  /** A kafkajs client over SASL_SSL as `user` (a wrong password to see it refused). */
+  kafka(user: { username: string; password: string }, options?: { retries?: number }): Kafka;
+  /** An ioredis client over TLS; `auth` undefined connects without credentials. */
+  redis(auth?: { username: string; password: string }, options?: RedisOptions): Redis;
+  stop(): Promise<void>;
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      srv.close(() => resolve(typeof addr === 'object' && addr ? addr.port : 0));
+    });
+  });
+}
+
+const secret = () => randomBytes(18).toString('hex');
+
+export async function startSecureStack(keyPrefix: string): Promise<SecureStack> {
+  const dir = mkdtempSync(join(tmpdir(), 'leadscorer-secure-'));
+  const stoppers: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stoppers.reverse()) await s().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  try {
+    const ca = makeTestCa(dir);
+    const kafkaUsers = { broker: secret(), 'lead-scorer': secret(), client: secret() };
+    const redisUser = { username: 'lead-scorer', password: secret() };
+    const redisAdmin = { username: 'test-admin', password: secret() };
+    const [port, controllerPort, redisPort] = [await freePort(), await freePort(), await freePort()];
+
+    const broker = startSaslSslBroker(infraConfigFromEnv({ ...process.env, INFRA_DIR: undefined }, ROOT), {
+      dir: join(dir, 'kafka'),
+      port,
+      controllerPort,
+      keystore: { file: ca.p12File, password: ca.p12Password },
+      caFile: ca.caFile,
+      users: Object.entries(kafkaUsers).map(([name, password]) => ({ name, password })),
+    });
+    stoppers.push(() => broker.stop());
+    const redis = startTlsRedis(dir, redisPort, ca, keyPrefix, redisUser, redisAdmin);
+    stoppers.push(redis.stop);
+
+    const stack: SecureStack = {
+      ca,
+      kafkaBrokers: broker.bootstrap,
+      kafkaUsers,
+      redisPort,
+      redisUser,
+      redisAdmin,
+      keyPrefix,
+      serviceEnv: () => ({
+        KAFKA_BROKERS: broker.bootstrap,
+        KAFKA_SSL: 'true',
+        KAFKA_SSL_CA_FILE: ca.caFile,
+        KAFKA_SASL_MECHANISM: 'scram-sha-512',
+        KAFKA_SASL_USERNAME: 'lead-scorer',
+        KAFKA_SASL_PASSWORD: kafkaUsers['lead-scorer'],
+        REDIS_URL: `rediss://127.0.0.1:${redisPort}`,
+        REDIS_TLS_CA_FILE: ca.caFile,
+        REDIS_USERNAME: redisUser.username,
+        REDIS_PASSWORD: redisUser.password,
+        REDIS_KEY_PREFIX: keyPrefix,
+      }),
+      kafka: (user, options = {}) =>
+        new Kafka({
+          clientId: `secure-test-${user.username}`,
+          brokers: [broker.bootstrap],
+          ssl: { ca: [ca.caPem] },
+          sasl: { mechanism: 'scram-sha-512', username: user.username, password: user.password },
+          logLevel: logLevel.NOTHING,
+          connectionTimeout: 3_000,
+          retry: { retries: options.retries ?? 5, initialRetryTime: 200 },
+        }),
+      redis: (auth, options = {}) => {
+        const client = new Redis(redisPort, '127.0.0.1', {
+          tls: { ca: [ca.caPem] },
+          ...(auth ?? {}),
+          lazyConnect: true,
+          maxRetriesPerRequest: 0,
+          retryStrategy: () => null,
+          ...options,
+        });
+        client.on('error', () => {});
+        return client;
+      },
+      stop,
+    };
+    await Promise.all([
+      waitUntil('the SASL_SSL broker', 90_000, broker, () =>
+        brokerAnswers(stack.kafka({ username: 'client', password: kafkaUsers.client }, { retries: 0 })),
+      ),
+      waitUntil('the TLS Redis', 20_000, undefined, async () => {
+        const c = stack.redis(redisUser);
+        try {
+          await c.connect();
+          return (await c.ping()) === 'PONG';
+        } finally {
+          c.disconnect();
+        }
+      }),
+    ]);
+    return stack;
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+async function brokerAnswers(kafka: Kafka): Promise<boolean> {
+  const admin = kafka.admin();
+  try {
+    await admin.connect();
+    return (await admin.describeCluster()).brokers.length > 0;
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
+async function waitUntil(
+  what: string,
+  timeoutMs: number,
+  broker: SaslSslBroker | undefined,
+  probe: () => Promise<boolean>,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await probe().catch(() => false)) return;
+    if (broker && !broker.alive()) throw new Error(`${what} exited:\n${brokerLog(broker)}`);
+    await sleep(500);
+  }
+  throw new Error(`${what} did not answer in ${timeoutMs / 1000}s${broker ? `:\n${brokerLog(broker)}` : ''}`);
+}
+
+/**
+ * redis-server with `port 0` (no plaintext listener) and a TLS port; server-side TLS only
+ * (clients are authenticated by the ACL user's password, not by certificates). The configuration
+ * file holds the users (passwords as SHA-256) and is readable by us only.
+ */
+function startTlsRedis(
+  dir: string,
+  port: number,
+  ca: TestCa,
+  keyPrefix: string,
+  user: { username: string; password: string },
+  admin: { username: string; password: string },
+): { stop(): Promise<void> } {
+  const conf = join(dir, 'redis.conf');
+  writeFileSync(
+    conf,
+    [
+      'bind 127.0.0.1',
+      'port 0',
+      `tls-port ${port}`,
+      `tls-cert-file ${ca.certFile}`,
+      `tls-key-file ${ca.keyFile}`,
+      `tls-ca-cert-file ${ca.caFile}`,
+      'tls-auth-clients no',
+      `dir ${dir}`,
+      'save ""',
+      'appendonly no',
+      'user default off',
+      `user ${user.username} ${serviceAclRules(keyPrefix, user.password).join(' ')}`,
+      `user ${admin.username} on #${createHash('sha256').update(admin.password).digest('hex')} ~* &* +@all`,
+      '',
+    ].join('\n'),
+    { mode: 0o600 },
+  );
+  const child: ChildProcess = spawn('redis-server', [conf], { stdio: 'ignore' });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const onExit = () => child.kill('SIGKILL');
+  process.once('exit', onExit);
+  return {
+    stop: async () => {
+      process.off('exit', onExit);
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      await Promise.race([exited, sleep(5_000)]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    },
+  };
+}
