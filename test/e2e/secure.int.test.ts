@@ -6,7 +6,6 @@ import {
   type Catalogue,
   createCatalogue,
   createRegistryAdmin,
-  ensureTopics,
   type InputTopicName,
   registerSchemas,
 } from '@leadscorer/contracts';
@@ -51,10 +50,19 @@ describe('secure: SASL_SSL Kafka, TLS Redis with an ACL user', () => {
   beforeAll(async () => {
     stack = await startSecureStack(uniqueName('sec').toLowerCase().slice(0, 24));
     client = stack.kafka({ username: 'client', password: stack.kafkaUsers.client });
-    const admin = client.admin();
-    await admin.connect();
-    await ensureTopics(admin, catalogue.specs());
-    await admin.disconnect();
+    // The topics CLI over SASL_SSL, as the services' user, with the services' variables.
+    const topics = spawnSync(process.execPath, [join(ROOT, 'libs/contracts/src/cli/topics.ts')], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH,
+        ...stack.serviceEnv(),
+        TOPIC_PREFIX: topicPrefix,
+        TOPIC_PARTITIONS: '2',
+      },
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(topics.status, topics.stderr).toBe(0);
     await registerSchemas(
       registryAdmin,
       catalogue.topics.map((t) => ({ subject: t.subject, schema: JSON.stringify(AVRO_SCHEMAS[t.name]) })),

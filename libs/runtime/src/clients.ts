@@ -24,17 +24,31 @@ export function createKafka(env: CommonEnv, clientId: string, log: Logger): Kafk
       },
     retry: { retries: 8, initialRetryTime: 200, maxRetryTime: 10_000 },
   };
+  return new Kafka({ ...cfg, ...kafkaSecurity(env) });
+}
+
+/**
+ * TLS and SASL of a Kafka client, from KAFKA_SSL, KAFKA_SSL_CA_FILE and KAFKA_SASL_* (checked by
+ * checkCommon): the services and the command-line tools (topics, dlq) connect alike.
+ */
+export function kafkaSecurity(
+  env: Pick<
+    CommonEnv,
+    'KAFKA_SSL' | 'KAFKA_SSL_CA_FILE' | 'KAFKA_SASL_MECHANISM' | 'KAFKA_SASL_USERNAME' | 'KAFKA_SASL_PASSWORD'
+  >,
+): Pick<KafkaConfig, 'ssl' | 'sasl'> {
+  const out: Pick<KafkaConfig, 'ssl' | 'sasl'> = {};
   if (env.KAFKA_SSL) {
-    cfg.ssl = env.KAFKA_SSL_CA_FILE ? { ca: [readFileSync(env.KAFKA_SSL_CA_FILE, 'utf8')] } : true;
+    out.ssl = env.KAFKA_SSL_CA_FILE ? { ca: [readFileSync(env.KAFKA_SSL_CA_FILE, 'utf8')] } : true;
   }
   if (env.KAFKA_SASL_MECHANISM) {
-    cfg.sasl = {
+    out.sasl = {
       mechanism: env.KAFKA_SASL_MECHANISM,
       username: env.KAFKA_SASL_USERNAME ?? '',
       password: env.KAFKA_SASL_PASSWORD ?? '',
     } as SASLOptions;
   }
-  return new Kafka(cfg);
+  return out;
 }
 
 export type RedisClient = Redis | Cluster;

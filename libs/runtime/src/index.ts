@@ -1,5 +1,5 @@
 export { backoffMs } from './backoff.ts';
-export { createKafka, createRedis, type RedisClient } from './clients.ts';
+export { createKafka, createRedis, kafkaSecurity, type RedisClient } from './clients.ts';
 export { type CommonEnv, checkCommon, commonEnvSchema, loadEnv, redisTls } from './config.ts';
 export {
   type BatchProcessor,

@@ -1,5 +1,12 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type ControlTopicName, ensureTopics, type InputTopicName } from '@leadscorer/contracts';
-import { KafkajsSource, type RunningService, type ServiceParts, startService } from '@leadscorer/runtime';
+import {
+  backoffMs,
+  KafkajsSource,
+  type RunningService,
+  type ServiceParts,
+  startService,
+} from '@leadscorer/runtime';
 import { loadScoringEnv, type ScoringEnv } from './config.ts';
 import { ErasedLeads, eraseLead } from './erasure.ts';
 import { FadingLoop } from './fading.ts';
@@ -302,8 +309,17 @@ async function groupHasOffsets(kafka: Wiring['kafka'], groupId: string, topics: 
   const admin = kafka.admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchOffsets({ groupId, topics });
-    return offsets.some((t) => t.partitions.some((p) => Number(p.offset) >= 0));
+    // kafkajs does not retry an OffsetFetch itself: on a cluster that has just started (or moved a
+    // group coordinator) the answer is a retriable "coordinator is loading" for a few seconds.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const offsets = await admin.fetchOffsets({ groupId, topics });
+        return offsets.some((t) => t.partitions.some((p) => Number(p.offset) >= 0));
+      } catch (err) {
+        if (!(err as { retriable?: boolean }).retriable || attempt >= 10) throw err;
+        await sleep(backoffMs(attempt, 200, 5_000));
+      }
+    }
   } finally {
     await admin.disconnect();
   }

@@ -1,5 +1,6 @@
 import { isLeadScorerError } from '@leadscorer/errors';
-import { Kafka, logLevel } from 'kafkajs';
+import { checkCommon, commonEnvSchema, kafkaSecurity, loadEnv } from '@leadscorer/runtime';
+import { Kafka, type KafkaConfig, logLevel } from 'kafkajs';
 import { type Catalogue, createCatalogue } from '../topics.ts';
 
 /**
@@ -10,6 +11,8 @@ import { type Catalogue, createCatalogue } from '../topics.ts';
 
 export interface CliConfig {
   kafkaBrokers: string[];
+  /** TLS and SASL, from the services' variables (KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_*). */
+  kafkaSecurity: Pick<KafkaConfig, 'ssl' | 'sasl'>;
   registryUrl: string;
   /** TOPIC_PREFIX: an environment sharing a cluster, e.g. `staging.` */
   topicPrefix: string;
@@ -22,11 +25,22 @@ export interface CliConfig {
 export class UsageError extends Error {}
 
 export function cliConfig(env: NodeJS.ProcessEnv): CliConfig {
+  // The same validation as the services': a CA file that is missing or TLS/SASL settings that do
+  // not go together stop the tool with the variable named.
+  const { KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD } =
+    checkCommon(loadEnv(commonEnvSchema, env));
   return {
     kafkaBrokers: (env.KAFKA_BROKERS ?? '127.0.0.1:19092')
       .split(',')
       .map((b) => b.trim())
       .filter((b) => b !== ''),
+    kafkaSecurity: kafkaSecurity({
+      KAFKA_SSL,
+      KAFKA_SSL_CA_FILE,
+      KAFKA_SASL_MECHANISM,
+      KAFKA_SASL_USERNAME,
+      KAFKA_SASL_PASSWORD,
+    }),
     registryUrl: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:18081/apis/ccompat/v7',
     topicPrefix: env.TOPIC_PREFIX ?? '',
     partitions: optionalInt(env, 'TOPIC_PARTITIONS', 1),
@@ -54,7 +68,12 @@ export function catalogueOf(config: CliConfig): Catalogue {
 export function kafkaOf(config: CliConfig, clientId: string): Kafka {
   // Silent: kafkajs logs every retry and every "topic exists" as an error, burying the CLI's own
   // output; failures still reach the user as thrown errors.
-  return new Kafka({ clientId, brokers: config.kafkaBrokers, logLevel: logLevel.NOTHING });
+  return new Kafka({
+    clientId,
+    brokers: config.kafkaBrokers,
+    logLevel: logLevel.NOTHING,
+    ...config.kafkaSecurity,
+  });
 }
 
 /** Turns node:util parseArgs' errors into usage errors (exit 2). */

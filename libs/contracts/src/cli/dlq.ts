@@ -34,7 +34,7 @@ Options:
   --dry-run            (replay) Print what would be re-published; publish nothing.
   -h, --help           Show this help.
 
-Environment: KAFKA_BROKERS, SCHEMA_REGISTRY_URL, TOPIC_PREFIX (see npm run topics -- --help).`;
+Environment: KAFKA_BROKERS, KAFKA_SSL*, KAFKA_SASL_*, SCHEMA_REGISTRY_URL, TOPIC_PREFIX (see npm run topics -- --help).`;
 
 async function main(argv: string[], config: () => CliConfig): Promise<number> {
   const { values, positionals } = parseOrUsage(() =>

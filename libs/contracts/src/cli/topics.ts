@@ -22,6 +22,8 @@ Options:
 
 Environment:
   KAFKA_BROKERS             Comma-separated bootstrap brokers (default 127.0.0.1:19092)
+  KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD
+                            TLS and SASL, as for the services (README, Configuration)
   TOPIC_PREFIX              Prefix of every topic name, e.g. staging. (default none)
   TOPIC_PARTITIONS          Overrides the partition count of inputs and output
   TOPIC_REPLICATION_FACTOR  Replication factor of new topics (default: the broker's default)`;
