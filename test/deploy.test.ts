@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { createMetrics } from '@leadscorer/runtime';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -69,7 +70,11 @@ interface PodSpec {
   containers: Container[];
   terminationGracePeriodSeconds?: number;
   securityContext?: { runAsNonRoot?: boolean; runAsUser?: number; seccompProfile?: { type: string } };
-  volumes?: { name: string; configMap?: { name: string } }[];
+  volumes?: {
+    name: string;
+    configMap?: { name: string };
+    secret?: { secretName: string; items?: { key: string; path: string }[] };
+  }[];
 }
 interface Deployment extends K8sObject {
   spec: {
@@ -156,12 +161,23 @@ function isConsumer(s: string): boolean {
   return /\b(startConsumerService|KafkajsSource|ArchiveConsumer)\b/.test(serviceSource(s));
 }
 
+/** Talks to Redis (the rescore Job does; the archiver does not). */
+function usesRedis(s: string): boolean {
+  if (!services.includes(s)) return true;
+  return /\b(createRedis|startConsumerService|startRelayService|startFadingService)\b/.test(serviceSource(s));
+}
+
 function envSchemaOf(s: string): { keys: string[]; load: (env: NodeJS.ProcessEnv) => unknown } {
   if (s === 'sales-alerts') return { keys: Object.keys(alertsEnvSchema.shape), load: loadAlertsEnv };
   if (s === 'lead-api') return { keys: Object.keys(leadApiEnvSchema.shape), load: loadLeadApiEnv };
   if (s === 'archiver') return { keys: Object.keys(archiverEnvSchema.shape), load: loadArchiverEnv };
   return { keys: Object.keys(scoringEnvSchema.shape), load: loadScoringEnv };
 }
+
+/** Variables naming a CA file; in the manifests they point into a mounted Secret. */
+const CA_VARIABLES = ['KAFKA_SSL_CA_FILE', 'REDIS_TLS_CA_FILE'];
+const STAND_IN_CA = join(mkdtempSync(join(tmpdir(), 'leadscorer-deploy-')), 'ca.crt');
+writeFileSync(STAND_IN_CA, '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
 
 /** Names the services treat as secrets (libs/runtime/src/config.ts redacts the same). */
 const SECRET_NAME = /PASSWORD|SECRET|TOKEN|KEY$/;
@@ -515,9 +531,54 @@ describe('deploy/kubernetes', () => {
               ? '0'.repeat(64)
               : 'x'.repeat(32);
       }
+      // CA files live in a mounted Secret (checked below); here a stand-in PEM is read in their place.
+      for (const name of CA_VARIABLES) if (env[name]) env[name] = STAND_IN_CA;
       const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
       expect(() => schema.load(cleaned), s).not.toThrow();
     }
+  });
+
+  it('shows the secure setup: SASL_SSL with SCRAM, TLS Redis as an ACL user, the CA and passwords from Secrets', () => {
+    expect(sharedEnv.KAFKA_SSL).toBe('true');
+    expect(sharedEnv.KAFKA_SASL_MECHANISM).toMatch(/^scram-sha-(256|512)$/);
+    expect(sharedEnv.KAFKA_SASL_USERNAME).toBeTruthy();
+    expect(sharedEnv.REDIS_URL).toMatch(/^rediss:\/\//);
+    expect(sharedEnv.REDIS_TLS).toBe('true');
+    expect(sharedEnv.REDIS_USERNAME).toBeTruthy();
+    const examples = parseDocs(join(k8sDir, 'secret.example.yaml'));
+    const exampleKeys = (name: string) =>
+      Object.keys((examples.find((o) => o.metadata.name === name)?.stringData as Obj | undefined) ?? {});
+    const workloads = [
+      ...deployments.map((d) => ({ name: d.metadata.name, pod: d.spec.template.spec })),
+      ...parseDocs(join(k8sDir, 'rescore/job.yaml')).map((j) => ({
+        name: j.metadata.name,
+        pod: (j.spec as Deployment['spec']).template.spec,
+      })),
+    ];
+    for (const { name, pod } of workloads) {
+      const c = pod.containers[0]!;
+      const env = { ...sharedEnv, ...envOf(c) };
+      for (const variable of CA_VARIABLES) {
+        const file = env[variable];
+        expect(file, `${name}: ${variable}`).toBeTruthy();
+        // Mounted from a Secret with that key (the Secret itself is made out of band).
+        const mount = c.volumeMounts?.find((m) => file!.startsWith(`${m.mountPath}/`));
+        expect(mount, `${name}: nothing mounted at ${dirname(file!)}`).toBeDefined();
+        const volume = pod.volumes?.find((v) => v.name === mount!.name);
+        const secret = volume?.secret;
+        expect(secret?.secretName, `${name}: ${variable} is not from a Secret`).toBeTruthy();
+        const key = basename(file!);
+        expect(secret!.items?.some((i) => i.key === key && i.path === key) ?? true, name).toBe(true);
+        expect(exampleKeys(secret!.secretName), `secret.example.yaml: ${secret!.secretName}`).toContain(key);
+      }
+      const refs = secretRefs(c).map((e) => e.name);
+      expect(refs, name).toContain('KAFKA_SASL_PASSWORD');
+      if (usesRedis(name)) expect(refs, name).toContain('REDIS_PASSWORD');
+    }
+    expect(secretRefs(deploymentOf('lead-api').c).map((e) => e.name)).toContain('API_KEY_HASHES');
+    expect(exampleKeys('lead-scorer-secrets')).toEqual(
+      expect.arrayContaining(['KAFKA_SASL_PASSWORD', 'REDIS_PASSWORD']),
+    );
   });
 
   it('runs the archiver as one writer on its own persistent volume, mounted where ARCHIVE_DIR points', () => {

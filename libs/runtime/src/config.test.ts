@@ -81,6 +81,9 @@ describe('TLS / SASL / ACL settings', () => {
 
   it('refuses a Redis ACL user without its password', () => {
     expect(check({ REDIS_USERNAME: 'lead-scorer' })).toThrow('REDIS_PASSWORD: required when REDIS_USERNAME');
+    // ...but a process without Redis (the archiver) is not refused for the deployment's Redis settings.
+    const env = loadEnv(commonEnvSchema, { REDIS_USERNAME: 'lead-scorer', REDIS_TLS_CA_FILE: MISSING });
+    expect(() => checkCommon(env, { redis: false })).not.toThrow();
   });
 
   it('reports every problem at once and never echoes a secret', () => {

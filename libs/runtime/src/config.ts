@@ -90,7 +90,7 @@ export function redisTls(env: CommonEnv): boolean {
  * weaken security are refused rather than guessed at: a CA file without TLS, credentials without
  * a mechanism, a SASL/PLAIN password sent in clear.
  */
-export function checkCommon(env: CommonEnv): CommonEnv {
+export function checkCommon(env: CommonEnv, uses: { redis: boolean } = { redis: true }): CommonEnv {
   const problems: string[] = [];
   if (env.KAFKA_SASL_MECHANISM && !(env.KAFKA_SASL_USERNAME && env.KAFKA_SASL_PASSWORD)) {
     problems.push('KAFKA_SASL_USERNAME / KAFKA_SASL_PASSWORD: required when KAFKA_SASL_MECHANISM is set');
@@ -110,6 +110,16 @@ export function checkCommon(env: CommonEnv): CommonEnv {
       problems.push('KAFKA_SSL_CA_FILE: set, but KAFKA_SSL is not true (TLS to the brokers is off)');
     else caProblem('KAFKA_SSL_CA_FILE', env.KAFKA_SSL_CA_FILE, problems);
   }
+  // A process without Redis (the archiver, the topic tools) shares the deployment's environment
+  // but not the Redis password: its Redis settings are not its business.
+  if (uses.redis) redisProblems(env, problems);
+  if (problems.length > 0) {
+    throw new LeadScorerError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
+  }
+  return env;
+}
+
+function redisProblems(env: CommonEnv, problems: string[]): void {
   if (env.REDIS_USERNAME && !env.REDIS_PASSWORD) {
     problems.push("REDIS_PASSWORD: required when REDIS_USERNAME is set (the ACL user's password)");
   }
@@ -120,10 +130,6 @@ export function checkCommon(env: CommonEnv): CommonEnv {
       );
     else caProblem('REDIS_TLS_CA_FILE', env.REDIS_TLS_CA_FILE, problems);
   }
-  if (problems.length > 0) {
-    throw new LeadScorerError('CONFIG_INVALID', `invalid configuration:\n  ${problems.join('\n  ')}`);
-  }
-  return env;
 }
 
 /** A CA file must be readable and hold at least one PEM certificate. */

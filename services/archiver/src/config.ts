@@ -38,6 +38,6 @@ export type ArchiverEnv = z.infer<typeof archiverEnvSchema>;
 
 export function loadArchiverEnv(env: NodeJS.ProcessEnv): ArchiverEnv {
   const parsed = loadEnv(archiverEnvSchema, env);
-  checkCommon(parsed);
+  checkCommon(parsed, { redis: false });
   return parsed;
 }

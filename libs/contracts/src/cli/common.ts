@@ -12,7 +12,7 @@ import { type Catalogue, createCatalogue } from '../topics.ts';
 export interface CliConfig {
   kafkaBrokers: string[];
   /** TLS and SASL, from the services' variables (KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_*). */
-  kafkaSecurity: Pick<KafkaConfig, 'ssl' | 'sasl'>;
+  kafkaSecurity: () => Pick<KafkaConfig, 'ssl' | 'sasl'>;
   registryUrl: string;
   /** TOPIC_PREFIX: an environment sharing a cluster, e.g. `staging.` */
   topicPrefix: string;
@@ -25,22 +25,15 @@ export interface CliConfig {
 export class UsageError extends Error {}
 
 export function cliConfig(env: NodeJS.ProcessEnv): CliConfig {
-  // The same validation as the services': a CA file that is missing or TLS/SASL settings that do
-  // not go together stop the tool with the variable named.
-  const { KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD } =
-    checkCommon(loadEnv(commonEnvSchema, env));
   return {
     kafkaBrokers: (env.KAFKA_BROKERS ?? '127.0.0.1:19092')
       .split(',')
       .map((b) => b.trim())
       .filter((b) => b !== ''),
-    kafkaSecurity: kafkaSecurity({
-      KAFKA_SSL,
-      KAFKA_SSL_CA_FILE,
-      KAFKA_SASL_MECHANISM,
-      KAFKA_SASL_USERNAME,
-      KAFKA_SASL_PASSWORD,
-    }),
+    // Checked when a tool connects to Kafka, as the services check it: a CA file that is missing
+    // or TLS/SASL settings that do not go together stop it with the variable named. Tools that
+    // only talk to the registry (npm run schemas) do not need the Kafka credentials.
+    kafkaSecurity: () => kafkaSecurity(checkCommon(loadEnv(commonEnvSchema, env), { redis: false })),
     registryUrl: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:18081/apis/ccompat/v7',
     topicPrefix: env.TOPIC_PREFIX ?? '',
     partitions: optionalInt(env, 'TOPIC_PARTITIONS', 1),
