@@ -1,8 +1,9 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { infraConfigFromEnv } from '../scripts/infra/config.ts';
+import { serviceAclRules } from '../scripts/infra/redis-acl.ts';
 import { CANONICAL_HASH_PROPERTY } from '../scripts/infra/registry.ts';
 
 // docker-compose.yml cannot run on a machine without Docker; this keeps it honest against
@@ -31,7 +32,8 @@ function serviceDirs(): string[] {
 }
 
 function hostPorts(name: string): number[] {
-  return (compose.services[name]?.ports ?? []).map((p) => Number(p.split(':')[0]));
+  // "19092:19092" or "127.0.0.1:19092:19092": the host port is the one before the container's.
+  return (compose.services[name]?.ports ?? []).map((p) => Number(p.split(':').slice(-2)[0]));
 }
 
 describe('docker-compose.yml', () => {
@@ -63,7 +65,9 @@ describe('docker-compose.yml', () => {
       const entry = compose.services[s];
       expect(entry, `docker-compose.yml has no service "${s}"`).toBeDefined();
       expect(entry?.environment?.KAFKA_BROKERS).toBe('kafka:9092');
-      expect(entry?.environment?.REDIS_URL).toBe('redis://redis:6379');
+      expect(entry?.environment?.REDIS_URL).toBe('rediss://redis:6380');
+      // The CA the certs step makes, mounted where the services look for it.
+      expect(entry?.volumes, s).toContain(`certs:${dirname(entry?.environment?.KAFKA_SSL_CA_FILE ?? '')}:ro`);
     }
   });
 
@@ -73,6 +77,39 @@ describe('docker-compose.yml', () => {
     for (const s of serviceDirs()) {
       expect(compose.services[s]?.environment?.OTEL_EXPORTER_OTLP_ENDPOINT, s).toBe('http://jaeger:4318');
     }
+  });
+
+  it('shows the secure setup: SASL_SSL with SCRAM, TLS Redis as the ACL user, passwords from the environment', () => {
+    const env = compose.services['web-visits']?.environment ?? {};
+    expect(env).toMatchObject({
+      KAFKA_SSL: 'true',
+      KAFKA_SASL_MECHANISM: 'scram-sha-512',
+      KAFKA_SASL_USERNAME: 'lead-scorer',
+      REDIS_USERNAME: 'lead-scorer',
+    });
+    expect(env.REDIS_TLS_CA_FILE).toBe(env.KAFKA_SSL_CA_FILE);
+    // Secrets are interpolated from the environment / .env, required, never written here.
+    for (const name of ['KAFKA_SASL_PASSWORD', 'REDIS_PASSWORD'])
+      expect(env[name], name).toMatch(new RegExp(`^\\$\\{${name}:\\?`));
+    expect(compose.services['lead-api']?.environment?.API_KEY_HASHES).toMatch(/^\$\{API_KEY_HASHES:\?/);
+    // The broker formats its storage with the services' SCRAM user.
+    const kafkaScript = readFileSync(join(root, 'deploy/compose/kafka-sasl-ssl.sh'), 'utf8');
+    expect(kafkaScript).toContain(`name=${env.KAFKA_SASL_USERNAME},password=\${KAFKA_SASL_PASSWORD}`);
+    expect(kafkaScript).toContain('INTERNAL:SASL_SSL');
+    // Redis's user is exactly the rule `npm run redis-acl` prints, for the deployment's prefix.
+    const command = compose.services.redis?.command?.join(' ') ?? '';
+    const rule = /--user lead-scorer (.*)$/
+      .exec(command)?.[1]
+      ?.split(' ')
+      .map((w) => w.replace(/^'|'$/g, ''));
+    const expected = serviceAclRules(env.REDIS_KEY_PREFIX ?? 'ls', 'x');
+    expect(rule?.filter((w) => !w.includes('REDIS_PASSWORD'))).toEqual(
+      expected.filter((w) => !w.startsWith('#')),
+    );
+    expect(command).toContain('--user default off');
+    // Infrastructure published to this machine only, never to the network.
+    for (const name of ['kafka', 'redis', 'registry'])
+      for (const p of compose.services[name]?.ports ?? []) expect(p, name).toMatch(/^127\.0\.0\.1:/);
   });
 
   it('registers the schemas in a one-shot step that every service waits for', () => {
