@@ -1,0 +1,52 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { aclFileLine, keyPatterns, REDIS_SERVICE_COMMANDS, serviceAclRules } from './redis-acl.ts';
+
+/** Redis glob (the subset the patterns use: *, [0-9]) as a RegExp, to see what a pattern opens. */
+function globToRegExp(glob: string): RegExp {
+  const body = glob.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '.*');
+  return new RegExp(`^${body}$`);
+}
+
+describe('the services Redis ACL user', () => {
+  it('opens the deployment keys, its generations and its #-keys, and no other prefix', () => {
+    const open = (key: string) => keyPatterns('ls').some((p) => globToRegExp(p).test(key));
+    for (const key of [
+      'ls:{07}:lead-1',
+      'ls:names',
+      'ls:alerts:{default}:due',
+      'ls#generation',
+      'ls.g3:{01}:x',
+    ])
+      expect(open(key), key).toBe(true);
+    for (const key of ['lsx:{07}:lead-1', 'other:key', 'ls', 'ls.gx:names', 'xls:names', 'ls.staging:names'])
+      expect(open(key), key).toBe(false);
+  });
+
+  it('allows listed commands only: no category, nothing that administers or wipes Redis', () => {
+    const rules = serviceAclRules('ls', 'pw');
+    expect(rules.slice(0, 2)).toEqual(['reset', 'on']);
+    expect(rules).toContain('-@all');
+    expect(rules).toContain('resetchannels');
+    expect(rules.filter((r) => r.startsWith('+@'))).toEqual([]);
+    for (const c of [
+      'flushall',
+      'flushdb',
+      'keys',
+      'config',
+      'acl',
+      'debug',
+      'shutdown',
+      'monitor',
+      'script',
+    ])
+      expect(REDIS_SERVICE_COMMANDS as readonly string[], c).not.toContain(c);
+  });
+
+  it('holds the password only as its SHA-256', () => {
+    const line = aclFileLine('lead-scorer', 'ls', 'a secret password');
+    expect(line).not.toContain('a secret password');
+    expect(line).toContain(`#${createHash('sha256').update('a secret password').digest('hex')}`);
+    expect(line.startsWith('user lead-scorer reset on #')).toBe(true);
+  });
+});
