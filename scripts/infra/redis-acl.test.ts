@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { aclFileLine, keyPatterns, REDIS_SERVICE_COMMANDS, serviceAclRules } from './redis-acl.ts';
 
@@ -48,5 +50,12 @@ describe('the services Redis ACL user', () => {
     expect(line).not.toContain('a secret password');
     expect(line).toContain(`#${createHash('sha256').update('a secret password').digest('hex')}`);
     expect(line.startsWith('user lead-scorer reset on #')).toBe(true);
+  });
+
+  it('is the rule deploy/README.md shows', () => {
+    const guide = readFileSync(join(import.meta.dirname, '../../deploy/README.md'), 'utf8');
+    const shown = /\n(user lead-scorer [^`]*)```/.exec(guide)?.[1]?.split(/\s+/).filter(Boolean);
+    const rule = aclFileLine('lead-scorer', 'ls', 'x').split(' ');
+    expect(shown?.map((w) => (w === '#<sha256>' ? rule[4] : w))).toEqual(rule);
   });
 });

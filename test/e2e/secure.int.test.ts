@@ -62,7 +62,7 @@ describe('secure: SASL_SSL Kafka, TLS Redis with an ACL user', () => {
       encoding: 'utf8',
       timeout: 60_000,
     });
-    expect(topics.status, topics.stderr).toBe(0);
+    expect(topics.status, `${topics.stderr}\nbroker log:\n${stack.brokerLogTail()}`).toBe(0);
     await registerSchemas(
       registryAdmin,
       catalogue.topics.map((t) => ({ subject: t.subject, schema: JSON.stringify(AVRO_SCHEMAS[t.name]) })),

@@ -38,6 +38,8 @@ export interface SecureStack {
   /** A user with every right, for the test's own inspection (ACL LOG); no service uses it. */
   redisAdmin: { username: string; password: string };
   keyPrefix: string;
+  /** The last lines of the broker's log, for a failure message. */
+  brokerLogTail(): string;
   /** The security part of a service's environment (KAFKA_SSL..., REDIS_...). */
   serviceEnv(): Record<string, string>;
   /** A kafkajs client over SASL_SSL as `user` (a wrong password to see it refused). */
@@ -94,6 +96,7 @@ export async function startSecureStack(keyPrefix: string): Promise<SecureStack> 
       redisUser,
       redisAdmin,
       keyPrefix,
+      brokerLogTail: () => brokerLog(broker, 60),
       serviceEnv: () => ({
         KAFKA_BROKERS: broker.bootstrap,
         KAFKA_SSL: 'true',

@@ -76,6 +76,7 @@ export {
   createSerde,
   type Decoded,
   type EncodedMessage,
+  type RegistryAuth,
   type Serde,
   type SerdeOptions,
 } from './serde.ts';

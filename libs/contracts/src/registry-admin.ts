@@ -66,6 +66,8 @@ export interface RegistryAdminOptions {
   /** Base URL of the Confluent-compatible API, e.g. http://127.0.0.1:18081/apis/ccompat/v7 */
   url: string;
   timeoutMs?: number;
+  /** HTTP basic auth, when the registry asks for it. */
+  auth?: { username: string; password: string };
 }
 
 class HttpError extends Error {
@@ -79,13 +81,18 @@ class HttpError extends Error {
 export function createRegistryAdmin(options: RegistryAdminOptions): RegistryAdmin {
   const base = options.url.replace(/\/+$/, '');
   const timeoutMs = options.timeoutMs ?? 10_000;
+  const authorization: Record<string, string> = options.auth
+    ? {
+        authorization: `Basic ${Buffer.from(`${options.auth.username}:${options.auth.password}`).toString('base64')}`,
+      }
+    : {};
 
   async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
     let res: Response;
     try {
       res = await fetch(base + path, {
         method,
-        headers: { 'content-type': CONTENT_TYPE, accept: CONTENT_TYPE },
+        headers: { 'content-type': CONTENT_TYPE, accept: CONTENT_TYPE, ...authorization },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(timeoutMs),
       });

@@ -67,9 +67,19 @@ export interface Serde {
   decodeSync(topic: string, message: RawMessage, now: number): Decoded | undefined;
 }
 
+/** HTTP basic auth of the registry (SCHEMA_REGISTRY_USERNAME / SCHEMA_REGISTRY_PASSWORD). */
+export interface RegistryAuth {
+  username: string;
+  password: string;
+}
+
 /** A registry client whose only retries are quick ones; the consumer loop owns longer back-off. */
-export function createRegistryClient(url: string): SchemaRegistry {
-  return new SchemaRegistry({ host: url, retry: { retries: 2, maxRetryTimeInSecs: 2 } });
+export function createRegistryClient(url: string, auth?: RegistryAuth): SchemaRegistry {
+  return new SchemaRegistry({
+    host: url,
+    retry: { retries: 2, maxRetryTimeInSecs: 2 },
+    ...(auth ? { auth: { username: auth.username, password: auth.password } } : {}),
+  });
 }
 
 type Reading = { ok: true; resolver: avsc.Resolver | undefined } | { ok: false; error: LeadScorerError };

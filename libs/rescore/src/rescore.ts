@@ -13,7 +13,14 @@ import {
 import type { Model } from '@leadscorer/engine';
 import { LeadScorerError } from '@leadscorer/errors';
 import { replay } from '@leadscorer/replay';
-import { createKafka, createMetrics, createRedis, type Logger, type RedisClient } from '@leadscorer/runtime';
+import {
+  createKafka,
+  createMetrics,
+  createRedis,
+  type Logger,
+  type RedisClient,
+  registryAuth,
+} from '@leadscorer/runtime';
 import {
   CONSUMERS,
   type ConsumerName,
@@ -106,7 +113,10 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
     createPartitioner: Partitioners.DefaultPartitioner,
   });
   const catalogue = createCatalogue({ prefix: env.TOPIC_PREFIX });
-  const serde = createSerde({ registry: createRegistryClient(env.SCHEMA_REGISTRY_URL), catalogue });
+  const serde = createSerde({
+    registry: createRegistryClient(env.SCHEMA_REGISTRY_URL, registryAuth(env)),
+    catalogue,
+  });
   const metrics = createMetrics('rescore', { defaultMetrics: false });
   const seconds: Record<string, number> = {};
   let t = performance.now();

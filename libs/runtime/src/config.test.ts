@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkCommon, commonEnvSchema, loadEnv, redisTls } from './config.ts';
+import { checkCommon, commonEnvSchema, loadEnv, redisTls, registryAuth } from './config.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'leadscorer-config-'));
 const CA = join(dir, 'ca.pem');
@@ -84,6 +84,15 @@ describe('TLS / SASL / ACL settings', () => {
     // ...but a process without Redis (the archiver) is not refused for the deployment's Redis settings.
     const env = loadEnv(commonEnvSchema, { REDIS_USERNAME: 'lead-scorer', REDIS_TLS_CA_FILE: MISSING });
     expect(() => checkCommon(env, { redis: false })).not.toThrow();
+  });
+
+  it('sends registry basic auth only with a username and its password', () => {
+    expect(check({ SCHEMA_REGISTRY_USERNAME: 'svc' })).toThrow(
+      'SCHEMA_REGISTRY_PASSWORD: required when SCHEMA_REGISTRY_USERNAME is set',
+    );
+    expect(registryAuth(check({ SCHEMA_REGISTRY_PASSWORD: 'pw' })())).toBeUndefined();
+    const env = check({ SCHEMA_REGISTRY_USERNAME: 'svc', SCHEMA_REGISTRY_PASSWORD: 'pw' })();
+    expect(registryAuth(env)).toEqual({ username: 'svc', password: 'pw' });
   });
 
   it('reports every problem at once and never echoes a secret', () => {

@@ -79,6 +79,13 @@ export function loadEnv<S extends z.ZodType>(schema: S, env: NodeJS.ProcessEnv):
   throw new LeadScorerError('CONFIG_INVALID', `invalid configuration:\n  ${lines.join('\n  ')}`);
 }
 
+/** The registry's basic auth, when SCHEMA_REGISTRY_USERNAME is set (checkCommon asks for the password). */
+export function registryAuth(env: CommonEnv): { username: string; password: string } | undefined {
+  return env.SCHEMA_REGISTRY_USERNAME
+    ? { username: env.SCHEMA_REGISTRY_USERNAME, password: env.SCHEMA_REGISTRY_PASSWORD ?? '' }
+    : undefined;
+}
+
 /** Whether the Redis connection uses TLS: REDIS_TLS, or a rediss:// URL for a single Redis. */
 export function redisTls(env: CommonEnv): boolean {
   return env.REDIS_TLS || (!env.REDIS_CLUSTER_NODES && env.REDIS_URL.startsWith('rediss://'));
@@ -109,6 +116,10 @@ export function checkCommon(env: CommonEnv, uses: { redis: boolean } = { redis: 
     if (!env.KAFKA_SSL)
       problems.push('KAFKA_SSL_CA_FILE: set, but KAFKA_SSL is not true (TLS to the brokers is off)');
     else caProblem('KAFKA_SSL_CA_FILE', env.KAFKA_SSL_CA_FILE, problems);
+  }
+  // (A password alone is an optional Secret key nobody asked for: basic auth stays off.)
+  if (env.SCHEMA_REGISTRY_USERNAME && !env.SCHEMA_REGISTRY_PASSWORD) {
+    problems.push('SCHEMA_REGISTRY_PASSWORD: required when SCHEMA_REGISTRY_USERNAME is set (basic auth)');
   }
   // A process without Redis (the archiver, the topic tools) shares the deployment's environment
   // but not the Redis password: its Redis settings are not its business.

@@ -1,6 +1,6 @@
 export { backoffMs } from './backoff.ts';
 export { createKafka, createRedis, kafkaSecurity, type RedisClient } from './clients.ts';
-export { type CommonEnv, checkCommon, commonEnvSchema, loadEnv, redisTls } from './config.ts';
+export { type CommonEnv, checkCommon, commonEnvSchema, loadEnv, redisTls, registryAuth } from './config.ts';
 export {
   type BatchProcessor,
   type InboundMessage,

@@ -15,6 +15,7 @@ import {
   type Logger,
   type Metrics,
   type RedisClient,
+  registryAuth,
   type ServiceContext,
   type Tracing,
 } from '@leadscorer/runtime';
@@ -78,7 +79,10 @@ export function wire(ctx: ServiceContext<ScoringEnv>): Wiring {
   });
   const redis = createRedis(env, `lead-scorer.${service}`);
   const clock = clockOf(env);
-  const serde = createSerde({ registry: createRegistryClient(env.SCHEMA_REGISTRY_URL), catalogue });
+  const serde = createSerde({
+    registry: createRegistryClient(env.SCHEMA_REGISTRY_URL, registryAuth(env)),
+    catalogue,
+  });
   const sink = new KafkaStageChangeSink({ producer, serde, tracing });
   const generation = new ActiveGeneration<ScoringGeneration>({
     redis,

@@ -16,7 +16,7 @@ import {
 } from '@leadscorer/contracts';
 import { leadHash } from '@leadscorer/core';
 import { LeadScorerError } from '@leadscorer/errors';
-import { createKafka, type RunningService, startService } from '@leadscorer/runtime';
+import { createKafka, type RunningService, registryAuth, startService } from '@leadscorer/runtime';
 import { type ArchiverEnv, loadArchiverEnv } from './config.ts';
 import { ArchiveConsumer } from './consumer.ts';
 import { archiveMetrics } from './metrics.ts';
@@ -80,7 +80,10 @@ export function startArchiver(
             topics,
             writer,
             acceptor: new MessageAcceptor(
-              createSerde({ registry: createRegistryClient(env.SCHEMA_REGISTRY_URL), catalogue }),
+              createSerde({
+                registry: createRegistryClient(env.SCHEMA_REGISTRY_URL, registryAuth(env)),
+                catalogue,
+              }),
             ),
             learnSchema: async (id) => {
               if (!known.has(id)) known.set(id, await schemas.get(id));

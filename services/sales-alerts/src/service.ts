@@ -15,6 +15,7 @@ import {
   KafkajsSource,
   passThrough,
   type RunningService,
+  registryAuth,
   startService,
 } from '@leadscorer/runtime';
 import { KafkaDeadLetterSink, readModel } from '@leadscorer/scoring-service';
@@ -53,7 +54,10 @@ export async function startSalesAlerts(
       const catalogue = createCatalogue({ prefix: env.TOPIC_PREFIX });
       const input = catalogue.get('lead.stage-changed.v1').topic;
       const dlqTopic = `${input}.sales-alerts.dlq`;
-      const serde = createSerde({ registry: createRegistryClient(env.SCHEMA_REGISTRY_URL), catalogue });
+      const serde = createSerde({
+        registry: createRegistryClient(env.SCHEMA_REGISTRY_URL, registryAuth(env)),
+        catalogue,
+      });
       const kafka = createKafka(env, 'lead-scorer.sales-alerts', log);
       const producer = kafka.producer({
         allowAutoTopicCreation: false,

@@ -14,6 +14,8 @@ export interface CliConfig {
   /** TLS and SASL, from the services' variables (KAFKA_SSL, KAFKA_SSL_CA_FILE, KAFKA_SASL_*). */
   kafkaSecurity: () => Pick<KafkaConfig, 'ssl' | 'sasl'>;
   registryUrl: string;
+  /** SCHEMA_REGISTRY_USERNAME / SCHEMA_REGISTRY_PASSWORD, when set. */
+  registryAuth: { username: string; password: string } | undefined;
   /** TOPIC_PREFIX: an environment sharing a cluster, e.g. `staging.` */
   topicPrefix: string;
   /** TOPIC_PARTITIONS: overrides the catalogue's partition count (tests, small environments). */
@@ -35,6 +37,9 @@ export function cliConfig(env: NodeJS.ProcessEnv): CliConfig {
     // only talk to the registry (npm run schemas) do not need the Kafka credentials.
     kafkaSecurity: () => kafkaSecurity(checkCommon(loadEnv(commonEnvSchema, env), { redis: false })),
     registryUrl: env.SCHEMA_REGISTRY_URL ?? 'http://127.0.0.1:18081/apis/ccompat/v7',
+    registryAuth: env.SCHEMA_REGISTRY_USERNAME
+      ? { username: env.SCHEMA_REGISTRY_USERNAME, password: env.SCHEMA_REGISTRY_PASSWORD ?? '' }
+      : undefined,
     topicPrefix: env.TOPIC_PREFIX ?? '',
     partitions: optionalInt(env, 'TOPIC_PARTITIONS', 1),
     replicationFactor: optionalInt(env, 'TOPIC_REPLICATION_FACTOR', -1) ?? -1,
@@ -65,7 +70,7 @@ export function kafkaOf(config: CliConfig, clientId: string): Kafka {
     clientId,
     brokers: config.kafkaBrokers,
     logLevel: logLevel.NOTHING,
-    ...config.kafkaSecurity,
+    ...config.kafkaSecurity(),
   });
 }
 

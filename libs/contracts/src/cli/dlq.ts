@@ -133,7 +133,7 @@ function deadLetterTopic(catalogue: Catalogue, name: string): string {
 
 /** A JSON-friendly view of a dead letter; the value is decoded with its writer schema if it can be. */
 function describer(cfg: CliConfig): (dl: DeadLetter) => Promise<Record<string, unknown>> {
-  const registry = createRegistryClient(cfg.registryUrl);
+  const registry = createRegistryClient(cfg.registryUrl, cfg.registryAuth);
   return async (dl) => {
     let record: unknown = null;
     try {

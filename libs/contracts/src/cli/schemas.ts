@@ -84,7 +84,10 @@ function subjectsAndSchemas(config: CliConfig): SchemaToRegister[] {
 }
 
 async function check(config: CliConfig): Promise<number> {
-  const admin = createRegistryAdmin({ url: config.registryUrl });
+  const admin = createRegistryAdmin({
+    url: config.registryUrl,
+    ...(config.registryAuth ? { auth: config.registryAuth } : {}),
+  });
   let failed = false;
   for (const { subject, schema } of subjectsAndSchemas(config)) {
     const report = await checkCompatibility(admin, subject, schema);
@@ -106,7 +109,10 @@ async function check(config: CliConfig): Promise<number> {
 }
 
 async function register(config: CliConfig): Promise<number> {
-  const admin = createRegistryAdmin({ url: config.registryUrl });
+  const admin = createRegistryAdmin({
+    url: config.registryUrl,
+    ...(config.registryAuth ? { auth: config.registryAuth } : {}),
+  });
   const schemas = subjectsAndSchemas(config);
   const results = await registerSchemas(admin, schemas);
   for (const r of results) console.log(`ok   ${r.subject}: id ${r.id} (${r.status})`);
