@@ -8,9 +8,10 @@
 # `admin` (the broker's own, inter-broker) and `lead-scorer` (the services).
 set -euo pipefail
 : "${KAFKA_ADMIN_PASSWORD:?}" "${KAFKA_SASL_PASSWORD:?}" "${KAFKA_KEYSTORE_PASSWORD:?}"
-bin=/opt/kafka/bin
-props=/tmp/server.properties
-data=/var/lib/kafka/data
+bin=${KAFKA_HOME:-/opt/kafka}/bin
+props=${KAFKA_PROPERTIES:-/tmp/server.properties}
+data=${KAFKA_DATA_DIR:-/var/lib/kafka/data}
+certs=${CERTS_DIR:-/certs}
 cat > "$props" <<PROPS
 process.roles=broker,controller
 node.id=1
@@ -24,10 +25,10 @@ sasl.enabled.mechanisms=SCRAM-SHA-512
 sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
 listener.name.internal.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="${KAFKA_ADMIN_PASSWORD}";
 ssl.keystore.type=PKCS12
-ssl.keystore.location=/certs/server.p12
+ssl.keystore.location=${certs}/server.p12
 ssl.keystore.password=${KAFKA_KEYSTORE_PASSWORD}
 ssl.truststore.type=PEM
-ssl.truststore.location=/certs/ca.crt
+ssl.truststore.location=${certs}/ca.crt
 ssl.enabled.protocols=TLSv1.3,TLSv1.2
 log.dirs=${data}
 auto.create.topics.enable=false
