@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -9,7 +9,7 @@ import { Redis, type RedisOptions } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { infraConfigFromEnv } from '../../scripts/infra/config.ts';
 import { serviceAclRules } from '../../scripts/infra/redis-acl.ts';
-import { brokerLog, type SaslSslBroker, startSaslSslBroker } from '../../scripts/infra/sasl-ssl-kafka.ts';
+import { brokerLog, startSaslSslBroker } from '../../scripts/infra/sasl-ssl-kafka.ts';
 import { makeTestCa, type TestCa } from './test-ca.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -47,6 +47,20 @@ export interface SecureStack {
   /** An ioredis client over TLS; `auth` undefined connects without credentials. */
   redis(auth?: { username: string; password: string }, options?: RedisOptions): Redis;
   stop(): Promise<void>;
+}
+
+/**
+ * The programs the secure stack needs that are missing here (Java for the broker, redis-server,
+ * openssl), so the test can say why it skips instead of failing on a machine without them.
+ */
+export function missingTools(): string[] {
+  const java = infraConfigFromEnv(process.env, ROOT).java;
+  const tools: [string, string[]][] = [
+    [java, ['-version']],
+    ['redis-server', ['--version']],
+    ['openssl', ['version']],
+  ];
+  return tools.filter(([cmd, args]) => spawnSync(cmd, args).status !== 0).map(([cmd]) => cmd);
 }
 
 export function freePort(): Promise<number> {
@@ -135,10 +149,10 @@ export async function startSecureStack(keyPrefix: string): Promise<SecureStack> 
       stop,
     };
     await Promise.all([
-      waitUntil('the SASL_SSL broker', 90_000, broker, () =>
+      waitUntil('the SASL_SSL broker', 90_000, { alive: broker.alive, log: () => brokerLog(broker) }, () =>
         brokerAnswers(stack.kafka({ username: 'client', password: kafkaUsers.client }, { retries: 0 })),
       ),
-      waitUntil('the TLS Redis', 20_000, undefined, async () => {
+      waitUntil('the TLS Redis', 20_000, redis, async () => {
         const c = stack.redis(redisUser);
         try {
           await c.connect();
@@ -165,19 +179,25 @@ async function brokerAnswers(kafka: Kafka): Promise<boolean> {
   }
 }
 
+/** A process being waited for: whether it still runs, and what it said. */
+interface Watched {
+  alive(): boolean;
+  log(): string;
+}
+
 async function waitUntil(
   what: string,
   timeoutMs: number,
-  broker: SaslSslBroker | undefined,
+  target: Watched,
   probe: () => Promise<boolean>,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (await probe().catch(() => false)) return;
-    if (broker && !broker.alive()) throw new Error(`${what} exited:\n${brokerLog(broker)}`);
+    if (!target.alive()) throw new Error(`${what} exited:\n${target.log()}`);
     await sleep(500);
   }
-  throw new Error(`${what} did not answer in ${timeoutMs / 1000}s${broker ? `:\n${brokerLog(broker)}` : ''}`);
+  throw new Error(`${what} did not answer in ${timeoutMs / 1000}s:\n${target.log()}`);
 }
 
 /**
@@ -192,7 +212,7 @@ function startTlsRedis(
   keyPrefix: string,
   user: { username: string; password: string },
   admin: { username: string; password: string },
-): { stop(): Promise<void> } {
+): Watched & { stop(): Promise<void> } {
   const conf = join(dir, 'redis.conf');
   writeFileSync(
     conf,
@@ -214,14 +234,21 @@ function startTlsRedis(
     ].join('\n'),
     { mode: 0o600 },
   );
-  const child: ChildProcess = spawn('redis-server', [conf], { stdio: 'ignore' });
+  // Its output says why when it does not start (e.g. a redis-server built without TLS).
+  const output: string[] = [];
+  const child: ChildProcess = spawn('redis-server', [conf], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout?.on('data', (d: Buffer) => output.push(d.toString()));
+  child.stderr?.on('data', (d: Buffer) => output.push(d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const onExit = () => child.kill('SIGKILL');
   process.once('exit', onExit);
+  const alive = () => child.exitCode === null && child.signalCode === null;
   return {
+    alive,
+    log: () => output.join('').split('\n').slice(-20).join('\n'),
     stop: async () => {
       process.off('exit', onExit);
-      if (child.exitCode !== null || child.signalCode !== null) return;
+      if (!alive()) return;
       child.kill('SIGTERM');
       await Promise.race([exited, sleep(5_000)]);
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
