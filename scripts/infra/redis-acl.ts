@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
  * has nothing but this user (test/e2e/secure.int.test.ts): a command missing here fails that test.
  *
  * Keys: `<prefix>:*` (leads, outboxes, schedules, state hashes, the names hash, sales-alerts'
- * queues), `<prefix>#*` (the active generation record, the rescore lock) and `<prefix>.g<n>...`
+ * queues), `<prefix>#*` (the active generation record, the rescore lock, the erased-lead list and
+ * the erasure audit) and `<prefix>.g<n>...`
  * (the generations a rescore builds). Not `<prefix>*`: that would also open `<prefix>x:*`, the keys
  * of another deployment whose prefix merely starts with ours.
  */
@@ -40,13 +41,15 @@ export const REDIS_SERVICE_COMMANDS = [
   'hdel',
   'hincrby',
   'hlen',
-  // Sorted sets: fading schedules, delivery due times.
+  // Sorted sets: fading schedules, delivery due times, the erased-lead list.
   'zadd',
   'zrem',
   'zcard',
+  'zscore',
   'zrange',
   'zrangebyscore',
-  // Streams: the outboxes.
+  'zremrangebyscore',
+  // Streams: the outboxes, the erasure audit.
   'xadd',
   'xrange',
   'xdel',

@@ -6,11 +6,16 @@ import {
   type Catalogue,
   createCatalogue,
   createRegistryAdmin,
-  type InputTopicName,
   registerSchemas,
+  type TopicName,
 } from '@leadscorer/contracts';
 import type { ScoringEvent } from '@leadscorer/engine';
-import { startConsumerService, startFadingService, startRelayService } from '@leadscorer/scoring-service';
+import {
+  consumerSpec,
+  startConsumerService,
+  startFadingService,
+  startRelayService,
+} from '@leadscorer/scoring-service';
 import avro from 'avsc';
 import type { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
@@ -89,12 +94,11 @@ describe.skipIf(MISSING.length > 0)(
         API_KEY_HASHES: TEST_API_KEY_HASH,
         ...extra,
       });
-      for (const service of ['web-visits', 'trial-activity'] as const) {
-        const topics: InputTopicName[] =
-          service === 'web-visits' ? ['engagement.web-visit.v1'] : ['product.trial-activity.v1'];
+      for (const service of ['web-visits', 'trial-activity', 'lead-context'] as const) {
+        const { topics, controlTopics } = consumerSpec(service, onFatal);
         running.push(
           await startConsumerService(
-            { service, defaultPort: 0, topics, onFatal },
+            { service, defaultPort: 0, topics, controlTopics, onFatal },
             env({ CONSUMER_GROUP: `${topicPrefix}${service}` }),
           ),
         );
@@ -125,7 +129,7 @@ describe.skipIf(MISSING.length > 0)(
       for (const t of catalogue.topics) await registryAdmin.deleteSubject(t.subject).catch(() => undefined);
     });
 
-    it('scores events produced over SASL_SSL into TLS Redis and publishes the stage change back over SASL_SSL', async () => {
+    it('scores events produced over SASL_SSL into TLS Redis, publishes the stage change back over SASL_SSL, erases the lead', async () => {
       const now = Date.now();
       const ev = (id: string, type: ScoringEvent['type'], props: ScoringEvent['props']): ScoringEvent => ({
         eventId: `${id}-${now}`,
@@ -136,15 +140,19 @@ describe.skipIf(MISSING.length > 0)(
       });
       const trial = (id: string, action: string) =>
         ev(id, 'trial', { accountId: 'acct-1', action, feature: null, quantity: null });
-      await produce(client, catalogue, [
-        ev('visit', 'web', {
-          url: 'https://example.com/pricing',
-          path: '/pricing',
-          userAgent: 'Mozilla/5.0',
-        }),
-        trial('signup', 'signup'),
-        trial('feature', 'feature_used'),
-      ]);
+      await produce(
+        client,
+        catalogue,
+        [
+          ev('visit', 'web', {
+            url: 'https://example.com/pricing',
+            path: '/pricing',
+            userAgent: 'Mozilla/5.0',
+          }),
+          trial('signup', 'signup'),
+          trial('feature', 'feature_used'),
+        ].map(asMessage),
+      );
 
       // Read back as a subscriber would, with a client we did not write decoding the Avro.
       const registry = new SchemaRegistry({ host: registryUrl });
@@ -178,6 +186,28 @@ describe.skipIf(MISSING.length > 0)(
       // sales-alerts (its Lua queue and MULTI through the ACL) delivered it.
       await eventually('the webhook delivery', async () => receiver!.delivered().size > 0, 30_000);
       expect(receiver!.hits[0]).toMatchObject({ leadId: LEAD, toStage: 'pql' });
+
+      // Erasure over the same channels: the request over SASL_SSL, lead-context erases the lead in
+      // TLS Redis as the ACL user (erase.lua, the erased list, the audit stream) and writes the
+      // profile tombstone over SASL_SSL.
+      await produce(client, catalogue, [
+        {
+          topic: 'lead.erasure-requests.v1',
+          key: LEAD,
+          record: {
+            eventId: `erase-${now}`,
+            leadId: LEAD,
+            eventTime: Date.now(),
+            requestedBy: 'secure-test',
+          },
+        },
+      ]);
+      await eventually(
+        'the lead erased',
+        async () =>
+          (await fetch(`http://127.0.0.1:${apiPort}/leads/${LEAD}`, { headers: AUTH })).status === 404,
+        30_000,
+      );
       expect(fatal).toEqual([]);
       // Not one command or key of the services was refused along the way.
       expect(await refusedServiceCommands(stack!)).toEqual([]);
@@ -352,14 +382,17 @@ async function rawExchange(port: number, request: string): Promise<string> {
   });
 }
 
-/** Encodes with the registered schemas and produces keyed by lead id, over SASL_SSL. */
-async function produce(kafka: Kafka, catalogue: Catalogue, events: ScoringEvent[]): Promise<void> {
+/** Encodes with the registered schemas and produces keyed by lead id, over SASL_SSL, in order. */
+async function produce(
+  kafka: Kafka,
+  catalogue: Catalogue,
+  messages: { topic: TopicName; key: string; record: Record<string, unknown> }[],
+): Promise<void> {
   const registryUrl = testInfra().registryUrl;
   const producer = kafka.producer({ allowAutoTopicCreation: false });
   await producer.connect();
   try {
-    for (const e of events) {
-      const { topic, record } = toRecord(e);
+    for (const { topic, key, record } of messages) {
       const physical = catalogue.get(topic).topic;
       const r = await fetch(`${registryUrl}/subjects/${physical}-value/versions/latest`);
       const { id } = (await r.json()) as { id: number };
@@ -369,10 +402,12 @@ async function produce(kafka: Kafka, catalogue: Catalogue, events: ScoringEvent[
       await producer.send({
         topic: physical,
         acks: -1,
-        messages: [{ key: e.leadId, value: Buffer.concat([header, payload]) }],
+        messages: [{ key, value: Buffer.concat([header, payload]) }],
       });
     }
   } finally {
     await producer.disconnect();
   }
 }
+
+const asMessage = (e: ScoringEvent) => ({ ...toRecord(e), key: e.leadId });
