@@ -5,7 +5,8 @@
 #   CONTROLLER PLAINTEXT, inside the container
 # the same broker settings as scripts/infra/sasl-ssl-kafka.ts, which the secure integration test
 # runs. SCRAM users are written into the metadata log when the storage is formatted (first start):
-# `admin` (the broker's own, inter-broker) and `lead-scorer` (the services).
+# `admin` (the broker's own, inter-broker) and `lead-scorer` (the services). No authorizer: the
+# compose stack has one tenant; deploy/README.md "Security" has the ACLs for a shared cluster.
 set -euo pipefail
 : "${KAFKA_ADMIN_PASSWORD:?}" "${KAFKA_SASL_PASSWORD:?}" "${KAFKA_KEYSTORE_PASSWORD:?}"
 bin=${KAFKA_HOME:-/opt/kafka}/bin

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { serviceAclCommands, serviceAcls } from './kafka-acl.ts';
 import { aclFileLine, keyPatterns, REDIS_SERVICE_COMMANDS, serviceAclRules } from './redis-acl.ts';
 
 /** Redis glob (the subset the patterns use: *, [0-9]) as a RegExp, to see what a pattern opens. */
@@ -57,5 +58,21 @@ describe('the services Redis ACL user', () => {
     const shown = /\n(user lead-scorer [^`]*)```/.exec(guide)?.[1]?.split(/\s+/).filter(Boolean);
     const rule = aclFileLine('lead-scorer', 'ls', 'x').split(' ');
     expect(shown?.map((w) => (w === '#<sha256>' ? rule[4] : w))).toEqual(rule);
+  });
+});
+
+describe('the services Kafka ACLs', () => {
+  it('are the commands deploy/README.md shows', () => {
+    const guide = readFileSync(join(import.meta.dirname, '../../deploy/README.md'), 'utf8');
+    for (const line of serviceAclCommands('lead-scorer', '<TOPIC_PREFIX>', 'lead-scorer.'))
+      expect(guide).toContain(line);
+  });
+
+  it('grant prefixed topics and groups only, no cluster right, no Delete', () => {
+    const acls = serviceAcls('lead-scorer', 'staging.', 'lead-scorer.');
+    expect(new Set(acls.map((a) => a.resourceName))).toEqual(new Set(['staging.', 'lead-scorer.']));
+    expect(acls.every((a) => a.resourcePatternType === 4 && a.permissionType === 3)).toBe(true);
+    expect(acls.some((a) => a.resourceType === 4)).toBe(false); // CLUSTER
+    expect(acls.some((a) => a.operation === 6 || a.operation === 2)).toBe(false); // DELETE, ALL
   });
 });

@@ -29,6 +29,13 @@ export interface SaslSslBrokerOptions {
   caFile: string;
   /** SCRAM-SHA-512 users; the first one is the broker's inter-broker identity. */
   users: { name: string; password: string }[];
+  /**
+   * With it, the broker authorizes (KRaft's StandardAuthorizer): these users may do anything, every
+   * other user only what an ACL grants, and nothing without one. The broker's own controller
+   * connection (PLAINTEXT inside this process, principal ANONYMOUS) is a super user too, as KRaft
+   * needs; the controller port is on loopback.
+   */
+  superUsers?: string[];
   heap?: string;
 }
 
@@ -62,6 +69,12 @@ function properties(o: SaslSslBrokerOptions): string {
     'sasl.enabled.mechanisms=SCRAM-SHA-512',
     'sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512',
     `listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=${jaas(broker)}`,
+    ...(o.superUsers
+      ? [
+          'authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer',
+          `super.users=${['ANONYMOUS', ...o.superUsers].map((u) => `User:${u}`).join(';')}`,
+        ]
+      : []),
     'ssl.keystore.type=PKCS12',
     `ssl.keystore.location=${o.keystore.file}`,
     `ssl.keystore.password=${o.keystore.password}`,

@@ -20,6 +20,7 @@ import avro from 'avsc';
 import type { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serviceAcls } from '../../scripts/infra/kafka-acl.ts';
 import { startLeadApi } from '../../services/lead-api/src/server.ts';
 import { startSalesAlerts } from '../../services/sales-alerts/src/service.ts';
 import { AUTH, TEST_API_KEY_HASH } from '../support/api-key.ts';
@@ -61,6 +62,8 @@ describe.skipIf(MISSING.length > 0)(
     beforeAll(async () => {
       stack = await startSecureStack(uniqueName('sec').toLowerCase().slice(0, 24));
       client = stack.kafka({ username: 'client', password: stack.kafkaUsers.client });
+      // The services' consumer groups are named after the topic prefix here (CONSUMER_GROUP below).
+      await stack.grantServiceAcls(topicPrefix, topicPrefix);
       // The topics CLI over SASL_SSL, as the services' user, with the services' variables.
       const topics = spawnSync(process.execPath, [join(ROOT, 'libs/contracts/src/cli/topics.ts')], {
         cwd: ROOT,
@@ -241,6 +244,54 @@ describe.skipIf(MISSING.length > 0)(
         retry: { retries: 0 },
       });
       await expect(connectAdmin(untrusting)).rejects.toThrow(/self[- ]signed|unable to (get|verify)/i);
+    });
+
+    it("lets the services' Kafka user touch only the topics and groups under its prefixes", async () => {
+      const s = stack!;
+      const outside = uniqueName('outside');
+      const admin = client.admin();
+      await admin.connect();
+      await admin.createTopics({ topics: [{ topic: outside }], waitForLeaders: true });
+      await admin.disconnect();
+      const services = s.kafka(
+        { username: 'lead-scorer', password: s.kafkaUsers['lead-scorer'] },
+        { retries: 0 },
+      );
+      const producer = services.producer({ allowAutoTopicCreation: false });
+      await producer.connect();
+      try {
+        // The positive control: inside the prefix it may (a dead-letter topic nothing here reads).
+        const inside = catalogue.get('engagement.web-visit.v1').deadLetterTopic!;
+        await producer.send({ topic: inside, messages: [{ key: 'acl-probe', value: null }] });
+        await expect(producer.send({ topic: outside, messages: [{ key: 'k', value: 'v' }] })).rejects.toThrow(
+          /not authorized|authorization/i,
+        );
+      } finally {
+        await producer.disconnect();
+      }
+      const servicesAdmin = services.admin();
+      await servicesAdmin.connect();
+      try {
+        const refused = await servicesAdmin
+          .createTopics({ topics: [{ topic: `${outside}-2` }] })
+          .catch((e) => e);
+        // kafkajs reports it per topic.
+        expect((refused as { errors?: { type: string }[] }).errors?.[0]?.type).toBe(
+          'TOPIC_AUTHORIZATION_FAILED',
+        );
+        // A group under the prefix answers; one outside is refused at the coordinator lookup (the broker
+        // says GROUP_AUTHORIZATION_FAILED, kafkajs reports that no coordinator was found).
+        const inside = catalogue.get('lead.stage-changed.v1').topic;
+        await servicesAdmin.fetchOffsets({ groupId: `${topicPrefix}acl-probe`, topics: [inside] });
+        await expect(
+          servicesAdmin.fetchOffsets({ groupId: `${outside}-group`, topics: [inside] }),
+        ).rejects.toThrow(/group coordinator/);
+        await expect(
+          servicesAdmin.createAcls({ acl: serviceAcls('lead-scorer', outside, outside) }),
+        ).rejects.toThrow(/not authorized|authorization/i);
+      } finally {
+        await servicesAdmin.disconnect();
+      }
     });
 
     it('refuses plaintext to the TLS port, no or wrong credentials, and an untrusted certificate', async () => {

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis, type RedisOptions } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { infraConfigFromEnv } from '../../scripts/infra/config.ts';
+import { serviceAcls } from '../../scripts/infra/kafka-acl.ts';
 import { serviceAclRules } from '../../scripts/infra/redis-acl.ts';
 import { brokerLog, startSaslSslBroker } from '../../scripts/infra/sasl-ssl-kafka.ts';
 import { makeTestCa, type TestCa } from './test-ca.ts';
@@ -19,9 +20,10 @@ const ROOT = join(import.meta.dirname, '../..');
  * instead of) the shared stack:
  *
  * - Kafka from the local stack's Maven Central jars (scripts/infra/sasl-ssl-kafka.ts), its only
- *   client listener SASL_SSL with SCRAM-SHA-512, its certificate signed by a CA made for this run;
- *   users `broker` (inter-broker), `lead-scorer` (the services) and `client` (the test, standing in
- *   for the producers and subscribers).
+ *   client listener SASL_SSL with SCRAM-SHA-512, its certificate signed by a CA made for this run,
+ *   an authorizer; users `broker` (inter-broker) and `client` (the test, standing in for the
+ *   producers and subscribers) are super users, `lead-scorer` (the services) may do only what
+ *   grantServiceAcls grants.
  * - redis-server with TLS only (no plaintext port), the default user off, and one user, the
  *   services' (scripts/infra/redis-acl.ts), limited to the deployment's key prefix and commands.
  *
@@ -38,6 +40,8 @@ export interface SecureStack {
   /** A user with every right, for the test's own inspection (ACL LOG); no service uses it. */
   redisAdmin: { username: string; password: string };
   keyPrefix: string;
+  /** Grants the services' user the ACLs of scripts/infra/kafka-acl.ts on these prefixes. */
+  grantServiceAcls(topicPrefix: string, groupPrefix: string): Promise<void>;
   /** The last lines of the broker's log, for a failure message. */
   brokerLogTail(): string;
   /** The security part of a service's environment (KAFKA_SSL..., REDIS_...). */
@@ -97,6 +101,8 @@ export async function startSecureStack(keyPrefix: string): Promise<SecureStack> 
       keystore: { file: ca.p12File, password: ca.p12Password },
       caFile: ca.caFile,
       users: Object.entries(kafkaUsers).map(([name, password]) => ({ name, password })),
+      // The services' user gets only the ACLs of scripts/infra/kafka-acl.ts (grantServiceAcls).
+      superUsers: ['broker', 'client'],
     });
     stoppers.push(() => broker.stop());
     const redis = startTlsRedis(dir, redisPort, ca, keyPrefix, redisUser, redisAdmin);
@@ -111,6 +117,15 @@ export async function startSecureStack(keyPrefix: string): Promise<SecureStack> 
       redisAdmin,
       keyPrefix,
       brokerLogTail: () => brokerLog(broker, 60),
+      grantServiceAcls: async (topicPrefix, groupPrefix) => {
+        const admin = stack.kafka({ username: 'broker', password: kafkaUsers.broker }).admin();
+        await admin.connect();
+        try {
+          await admin.createAcls({ acl: serviceAcls('lead-scorer', topicPrefix, groupPrefix) });
+        } finally {
+          await admin.disconnect();
+        }
+      },
       serviceEnv: () => ({
         KAFKA_BROKERS: broker.bootstrap,
         KAFKA_SSL: 'true',
