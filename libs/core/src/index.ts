@@ -16,6 +16,15 @@ export {
   newRecord,
   rebaseLead,
 } from './apply-lead.ts';
+export {
+  type IndexEntry,
+  type IndexUpdate,
+  indexEntry,
+  indexedStages,
+  ORDER_BAND,
+  orderKey,
+  scoreOfKey,
+} from './indexes.ts';
 export { cloneRecord, MemoryScoreStore } from './memory-store.ts';
 export type {
   CommitGuard,
@@ -25,6 +34,7 @@ export type {
   LeadWrite,
   PartitionGuard,
   Position,
+  QueryIndexes,
   RecordedChange,
   ScoreStore,
   StageChangeSink,

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { type Catalogue, createCatalogue, createRegistryClient, createSerde } from '@leadscorer/contracts';
 import {
   HISTORY_LENGTH,
+  indexEntry,
   type LeadWrite,
   newRecord,
   RETIRED,
@@ -291,6 +292,7 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
             if (missingIds.length < 5) missingIds.push(id);
           }
           const rebuilt = current?.record ?? newRecord(model);
+          const before = current ? current.record.state.stage : undefined;
           const { record, change } = rebaseLead(
             rebuilt,
             id,
@@ -307,6 +309,7 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
             record,
             due: record.due,
             changes: change ? [change] : [],
+            index: { before, entry: indexEntry(record, now, model) },
           });
         }
         if (missing > 0 && !o.allowMissingHistory) {

@@ -1,6 +1,8 @@
 import {
   type CommitGuard,
   type CommitResult,
+  indexEntry,
+  indexedStages,
   type LeadRecord,
   type LeadWrite,
   type PartitionGuard,
@@ -20,7 +22,19 @@ import { LeadScorerError } from '@leadscorer/errors';
 import type { Cluster, Redis } from 'ioredis';
 import { decodeRecord, encodeRecord } from './codec.ts';
 import { redisError } from './errors.ts';
-import { dueKey, type KeySpace, leadKey, namesKey, outboxKey, shardOf, stateKey } from './keys.ts';
+import {
+  dueKey,
+  ENTERED,
+  type KeySpace,
+  leadKey,
+  namesKey,
+  outboxKey,
+  queryKey,
+  shardOf,
+  snapshotKey,
+  stateKey,
+  updatedKey,
+} from './keys.ts';
 import { modelNames, NameTable, nameField, UnknownName } from './names.ts';
 import { defineScripts, isCluster, type Scripts } from './scripts.ts';
 
@@ -63,6 +77,11 @@ export class RedisScoreStore implements ScoreStore {
 
   get keys(): KeySpace {
     return this.opts.keys;
+  }
+
+  /** The model's dimension names, in model order: the sorts of the query indexes. */
+  get dimensions(): string[] {
+    return this.opts.model.dimensions.map((d) => d.name);
   }
 
   /** The name registry, read (and extended by this model's new names) once; `fresh` re-reads it. */
@@ -168,7 +187,9 @@ export class RedisScoreStore implements ScoreStore {
     const started = performance.now();
     const marks = calls.map(() => (partition ? this.marks.next(partition.next) : undefined));
     const replies = await Promise.all(
-      calls.map((c, i) => this.sendCommit(commitCall(keys, c.writes, now, names, guard, c.shards, marks[i]))),
+      calls.map((c, i) =>
+        this.sendCommit(commitCall(keys, c.writes, now, names, guard, c.shards, marks[i], this.dimensions)),
+      ),
     ).catch((err: unknown) => {
       throw redisError(err, 'commit');
     });
@@ -243,6 +264,39 @@ export class RedisScoreStore implements ScoreStore {
     }
   }
 
+  /**
+   * Removes leads from every query index and queues a lead.stage.v1 tombstone for each behind any
+   * snapshot of it not yet written (the snapshot writer sends them in order): what erasure calls
+   * besides deleting the record. One MULTI per shard: atomic per shard, idempotent.
+   */
+  async removeFromIndexes(leadIds: readonly string[]): Promise<void> {
+    const { client, keys } = this.opts;
+    const sorts = [...this.dimensions, ENTERED];
+    const stages = indexedStages(this.opts.model);
+    const byShard = new Map<number, string[]>();
+    for (const id of leadIds) {
+      const shard = shardOf(id, keys.shards);
+      const list = byShard.get(shard);
+      if (list) list.push(id);
+      else byShard.set(shard, [id]);
+    }
+    try {
+      await Promise.all(
+        [...byShard].map(async ([shard, ids]) => {
+          const m = client.multi();
+          for (const stage of stages)
+            for (const sort of sorts) m.zrem(queryKey(keys, shard, stage, sort), ...ids);
+          m.zrem(updatedKey(keys, shard), ...ids);
+          for (const id of ids) m.xadd(snapshotKey(keys, shard), '*', 'lead', id, 't', '');
+          const replies = (await m.exec()) ?? [];
+          for (const [err] of replies) if (err) throw err;
+        }),
+      );
+    } catch (err) {
+      throw redisError(err, 'remove from indexes');
+    }
+  }
+
   /** Sends a commit call built beforehand (the benchmark times the script alone this way). */
   sendCommit(call: CommitCall): Promise<unknown[]> {
     return this.scripts.commit(call.numKeys, ...call.keysAndArgs) as Promise<unknown[]>;
@@ -269,9 +323,18 @@ export class RedisScoreStore implements ScoreStore {
       await Promise.all(
         [...byShard].map(async ([shard, list]) => {
           const p = client.pipeline();
+          const dims = this.dimensions;
           for (const [leadId, record] of list) {
             p.set(leadKey(keys, leadId), encodeRecord(record, now, names));
             if (record.due !== null) p.zadd(dueKey(keys, shard), record.due, leadId);
+            // The query indexes, as a commit writes them for a new lead (the write time in µs:
+            // the loader's clock, as no commit has the server's here).
+            const entry = indexEntry(record, now, this.opts.model);
+            dims.forEach((d, i) => {
+              p.zadd(queryKey(keys, shard, entry.stage, d), entry.order[i]!, leadId);
+            });
+            p.zadd(queryKey(keys, shard, entry.stage, ENTERED), entry.enteredAt, leadId);
+            p.zadd(updatedKey(keys, shard), now * 1000, leadId);
           }
           const replies = (await p.exec()) ?? [];
           for (const [err] of replies) if (err) throw err;
@@ -413,6 +476,8 @@ export function commitCall(
   shards: readonly number[] = shardsOf(writes, keys.shards),
   /** The position mark this call writes (PositionMarks.next): required with a partition guard. */
   mark?: string,
+  /** The model's dimension names: the sorts of the query indexes a write's `index` goes into. */
+  dimensions: readonly string[] = [],
 ): CommitCall {
   const slot = new Map(shards.map((shard, i) => [shard, i + 1]));
   const shardKeys: string[] = [];
@@ -420,6 +485,18 @@ export function commitCall(
     shardKeys.push(outboxKey(keys, shard), dueKey(keys, shard), stateKey(keys, shard));
   const leadKeys: string[] = [];
   const packed = new CommitPacker();
+  // Further keys (indexes, snapshot streams), each passed once, named by position by the ops.
+  const extra: string[] = [];
+  const extraAt = new Map<string, number>();
+  const x = (key: string): number => {
+    let at = extraAt.get(key);
+    if (at === undefined) {
+      extra.push(key);
+      at = extra.length;
+      extraAt.set(key, at);
+    }
+    return at;
+  };
   for (const w of writes) {
     leadKeys.push(leadKey(keys, w.leadId));
     packed.u8(slot.get(shardOf(w.leadId, keys.shards))!);
@@ -432,19 +509,75 @@ export function commitCall(
       packed.f64(w.due);
     }
     packed.u16(w.changes.length);
-    for (const change of w.changes) packed.bytes(Buffer.from(JSON.stringify(change)));
+    const json = w.changes.map((change) => Buffer.from(JSON.stringify(change)));
+    for (const b of json) packed.bytes(b);
+    packIndexOps(packed, keys, w, json, dimensions, x);
   }
   return {
-    numKeys: shardKeys.length + leadKeys.length,
+    numKeys: shardKeys.length + leadKeys.length + extra.length,
     keysAndArgs: [
       ...shardKeys,
       ...leadKeys,
+      ...extra,
       shards.length,
       packed.take(),
       guard?.epoch ?? '',
       guard?.partition ? packGuard(guard.partition, shards, mark) : '',
+      extra.length,
     ],
   };
+}
+
+/** lua/commit.lua's op kinds. */
+const OP = { zadd: 1, zaddNx: 2, zrem: 3, zaddServerTime: 4, xadd: 5 } as const;
+
+/**
+ * A write's ops: its move in the query indexes (out of the stage the indexes hold it under when
+ * that differs, into its stage's sorts; the entry time kept while the stage stays), its
+ * updatedSince entry, and its stage changes queued for the lead.stage.v1 snapshot writer.
+ */
+function packIndexOps(
+  packed: CommitPacker,
+  keys: KeySpace,
+  w: LeadWrite,
+  changes: readonly Buffer[],
+  dimensions: readonly string[],
+  x: (key: string) => number,
+): void {
+  const shard = shardOf(w.leadId, keys.shards);
+  const ops: (() => void)[] = [];
+  const op = (kind: number, key: string, score?: number): void => {
+    ops.push(() => {
+      packed.u8(kind);
+      packed.u16(x(key));
+      if (score !== undefined) packed.f64(score);
+    });
+  };
+  if (w.record && w.index) {
+    const { before, entry } = w.index;
+    const moved = before !== undefined && before !== entry.stage;
+    if (moved) {
+      for (const d of dimensions) op(OP.zrem, queryKey(keys, shard, before, d));
+      op(OP.zrem, queryKey(keys, shard, before, ENTERED));
+    }
+    dimensions.forEach((d, i) => {
+      op(OP.zadd, queryKey(keys, shard, entry.stage, d), entry.order[i]!);
+    });
+    // Same stage: keep the time it entered (NX); a lead indexed before it had history gets one.
+    op(
+      before === entry.stage ? OP.zaddNx : OP.zadd,
+      queryKey(keys, shard, entry.stage, ENTERED),
+      entry.enteredAt,
+    );
+    op(OP.zaddServerTime, updatedKey(keys, shard));
+  }
+  packed.u16(ops.length + changes.length);
+  for (const f of ops) f();
+  for (const b of changes) {
+    packed.u8(OP.xadd);
+    packed.u16(x(snapshotKey(keys, shard)));
+    packed.bytes(b);
+  }
 }
 
 /** The partition guard argument (lua/commit.lua ARGV[4]). */

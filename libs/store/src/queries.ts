@@ -1,0 +1,169 @@
+import { indexedStages } from '@leadscorer/core';
+import type { Model } from '@leadscorer/engine';
+import type { Cluster, Redis } from 'ioredis';
+import { redisError } from './errors.ts';
+import { ENTERED, type KeySpace, queryKey, updatedKey } from './keys.ts';
+import { isCluster } from './scripts.ts';
+
+/**
+ * The read API's queries on the indexes the commits keep (keys.ts, #q...): a page of a stage's
+ * leads by a dimension's score or by entry time, the leads written since a time, and the funnel.
+ * Every index is split over the 64 shards; a page reads each shard's next entries after the
+ * cursor and merges them. Positions are (key, lead id), the order Redis keeps a sorted set in, so a
+ * cursor stays valid however the set changes: the leads that stay where they are are each seen
+ * once; a lead that moves across the cursor meanwhile may be seen twice or not at all (its
+ * updatedSince entry has it).
+ */
+export interface Position {
+  key: number;
+  id: string;
+}
+
+export interface Entry extends Position {}
+
+export interface Page {
+  entries: Entry[];
+  /** Where the next page starts; undefined when there is none now. */
+  next: Position | undefined;
+}
+
+export type Direction = 'asc' | 'desc';
+
+export interface RedisLeadQueriesOptions {
+  client: Redis | Cluster;
+  keys: KeySpace;
+  model: Model;
+}
+
+export class RedisLeadQueries {
+  private readonly opts: RedisLeadQueriesOptions;
+
+  constructor(opts: RedisLeadQueriesOptions) {
+    this.opts = opts;
+  }
+
+  /** The stages leads can be in, ladder first. */
+  get stages(): string[] {
+    return indexedStages(this.opts.model);
+  }
+
+  /** A page of a stage's leads; `sort` a dimension name or ENTERED. */
+  stagePage(stage: string, sort: string, dir: Direction, limit: number, after?: Position): Promise<Page> {
+    const { keys } = this.opts;
+    return this.page((s) => queryKey(keys, s, stage, sort), dir, limit, after, undefined);
+  }
+
+  /**
+   * Leads written at or after `sinceUs` (Redis server time in µs), oldest write first; after a
+   * cursor, the leads after it. A lead written again moves to the end.
+   */
+  updatedPage(sinceUs: number, limit: number, after?: Position): Promise<Page> {
+    const { keys } = this.opts;
+    return this.page((s) => updatedKey(keys, s), 'asc', limit, after, sinceUs);
+  }
+
+  /** How many leads each stage holds now: ZCARD of every shard's entry-time index (one round trip). */
+  async funnel(): Promise<Record<string, number>> {
+    const { keys } = this.opts;
+    const stages = this.stages;
+    const cmds: [string, ...string[]][] = [];
+    for (const stage of stages)
+      for (let s = 0; s < keys.shards; s++) cmds.push(['zcard', queryKey(keys, s, stage, ENTERED)]);
+    const counts = await this.run(cmds);
+    const out: Record<string, number> = {};
+    stages.forEach((stage, i) => {
+      let n = 0;
+      for (let s = 0; s < keys.shards; s++) n += Number(counts[i * keys.shards + s]);
+      out[stage] = n;
+    });
+    return out;
+  }
+
+  /** The server's clock, µs. */
+  async serverTimeUs(): Promise<number> {
+    const [sec, usec] = (await this.run([['time']]))[0] as [string, string];
+    return Number(sec) * 1_000_000 + Number(usec);
+  }
+
+  /**
+   * Merges the shards' next entries after `after` (or from `min` on, ascending only). Each shard
+   * gives up to limit + 1 entries past the cursor; entries tied with the cursor's key are skipped
+   * up to its lead id, reading further while a whole batch was skipped (many leads on one key).
+   */
+  private async page(
+    keyOf: (shard: number) => string,
+    dir: Direction,
+    limit: number,
+    after: Position | undefined,
+    min: number | undefined,
+  ): Promise<Page> {
+    const shards = this.opts.keys.shards;
+    const want = limit + 1;
+    const kept: Entry[][] = Array.from({ length: shards }, () => []);
+    const offset = new Array<number>(shards).fill(0);
+    let open = Array.from({ length: shards }, (_, s) => s);
+    const from = after
+      ? String(after.key)
+      : min !== undefined
+        ? String(min)
+        : dir === 'asc'
+          ? '-inf'
+          : '+inf';
+    const to = dir === 'asc' ? '+inf' : '-inf';
+    while (open.length > 0) {
+      // ZRANGE ... BYSCORE REV takes the higher bound first: `from` is where the order starts.
+      const cmds = open.map((s): [string, ...string[]] => [
+        'zrange',
+        keyOf(s),
+        from,
+        to,
+        'BYSCORE',
+        ...(dir === 'desc' ? ['REV'] : []),
+        'LIMIT',
+        String(offset[s]),
+        String(want),
+        'WITHSCORES',
+      ]);
+      const replies = await this.run(cmds);
+      const still: number[] = [];
+      open.forEach((s, i) => {
+        const flat = replies[i] as string[];
+        const got = flat.length / 2;
+        for (let j = 0; j < flat.length; j += 2) {
+          const e = { id: flat[j]!, key: Number(flat[j + 1]) };
+          if (!after || compare(e, after, dir) > 0) kept[s]!.push(e);
+        }
+        offset[s] = offset[s]! + got;
+        if (got === want && kept[s]!.length < want) still.push(s);
+      });
+      open = still;
+    }
+    const merged = kept.flat().sort((a, b) => compare(a, b, dir));
+    const entries = merged.slice(0, limit);
+    const last = entries[entries.length - 1];
+    return { entries, next: merged.length > limit && last ? { key: last.key, id: last.id } : undefined };
+  }
+
+  /** Commands on keys of many shards: one pipeline on a single Redis, each to its node on a Cluster. */
+  private async run(cmds: [string, ...string[]][]): Promise<unknown[]> {
+    const { client } = this.opts;
+    try {
+      if (isCluster(client)) {
+        return await Promise.all(cmds.map(([name, ...args]) => client.call(name, ...args)));
+      }
+      const replies = (await client.pipeline(cmds).exec()) ?? [];
+      return replies.map(([err, value]) => {
+        if (err) throw err;
+        return value;
+      });
+    } catch (err) {
+      throw redisError(err, 'query');
+    }
+  }
+}
+
+/** Sorted-set order (key, then lead id as bytes, as Redis compares members), reversed for 'desc'. */
+export function compare(a: Position, b: Position, dir: Direction): number {
+  const c = a.key !== b.key ? (a.key < b.key ? -1 : 1) : Buffer.compare(Buffer.from(a.id), Buffer.from(b.id));
+  return dir === 'asc' ? c : -c;
+}
