@@ -13,6 +13,8 @@ const LUA_DIR = join(import.meta.dirname, 'lua');
 export const SCRIPTS = {
   commit: { command: 'leadscorerCommit', file: 'commit.lua' },
   registerNames: { command: 'leadscorerRegisterNames', file: 'register-names.lua' },
+  snapshotLease: { command: 'leadscorerSnapshotLease', file: 'snapshot-lease.lua' },
+  snapshotAck: { command: 'leadscorerSnapshotAck', file: 'snapshot-ack.lua' },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -23,6 +25,8 @@ type Call = (numKeys: number, ...keysAndArgs: (string | Buffer | number)[]) => P
 export interface Scripts {
   commit: Call;
   registerNames: Call;
+  snapshotLease: Call;
+  snapshotAck: Call;
 }
 
 export function scriptSource(name: ScriptName): string {

@@ -32,6 +32,7 @@ import {
   queryKey,
   shardOf,
   snapshotKey,
+  snapshotLeaseKey,
   stateKey,
   updatedKey,
 } from './keys.ts';
@@ -294,6 +295,83 @@ export class RedisScoreStore implements ScoreStore {
       );
     } catch (err) {
       throw redisError(err, 'remove from indexes');
+    }
+  }
+
+  /**
+   * Takes or renews the lease on writing a shard's lead.stage.v1 snapshots for `ms`: true while
+   * `token` holds it.
+   */
+  async snapshotLease(shard: number, token: string, ms: number): Promise<boolean> {
+    try {
+      return (await this.scripts.snapshotLease(1, snapshotLeaseKey(this.opts.keys, shard), token, ms)) === 1;
+    } catch (err) {
+      throw redisError(err, 'snapshot lease');
+    }
+  }
+
+  /**
+   * A shard's snapshots not yet written to lead.stage.v1, oldest first, recorded at least
+   * `minAgeMs` before `now`: the stage change recorded (as in the outbox), or null for an erasure
+   * tombstone.
+   */
+  async pendingSnapshots(
+    shard: number,
+    count: number,
+    minAgeMs: number,
+    now: number,
+  ): Promise<{ id: string; lead: string; change: StageChangeRecord | null }[]> {
+    try {
+      // Stream ids carry Redis's clock: entries younger than the publish hold wait (as the outbox).
+      const end = minAgeMs > 0 ? String(Math.max(0, now - minAgeMs)) : '+';
+      const entries = await this.opts.client.xrange(
+        snapshotKey(this.opts.keys, shard),
+        '-',
+        end,
+        'COUNT',
+        count,
+      );
+      return entries.map(([id, fields]) => {
+        const t = fields[fields.indexOf('t') + 1] ?? '';
+        return {
+          id,
+          lead: fields[fields.indexOf('lead') + 1]!,
+          change: t === '' ? null : (JSON.parse(t) as StageChangeRecord),
+        };
+      });
+    } catch (err) {
+      throw redisError(err, 'snapshot read');
+    }
+  }
+
+  /** Removes written snapshots while `token` holds the shard's lease; false when it does not. */
+  async ackSnapshots(shard: number, token: string, ids: readonly string[]): Promise<boolean> {
+    if (ids.length === 0) return true;
+    const { keys } = this.opts;
+    try {
+      const n = await this.scripts.snapshotAck(
+        2,
+        snapshotLeaseKey(keys, shard),
+        snapshotKey(keys, shard),
+        token,
+        ...ids,
+      );
+      return n !== -1;
+    } catch (err) {
+      throw redisError(err, 'snapshot ack');
+    }
+  }
+
+  /** Snapshots waiting in every shard (a gauge). */
+  async snapshotDepth(): Promise<number> {
+    const { keys, client } = this.opts;
+    try {
+      const lens = await Promise.all(
+        Array.from({ length: keys.shards }, (_, s) => client.xlen(snapshotKey(keys, s))),
+      );
+      return lens.reduce((a, b) => a + b, 0);
+    } catch (err) {
+      throw redisError(err, 'snapshot depth');
     }
   }
 

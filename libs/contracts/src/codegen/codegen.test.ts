@@ -32,7 +32,7 @@ describe('AsyncAPI document', () => {
     expect(addresses).toContain('engagement.web-visit.v1');
     expect(addresses).toContain('engagement.web-visit.v1.dlq');
     expect(addresses).toContain('lead.stage-changed.v1');
-    expect(addresses).toHaveLength(13);
+    expect(addresses).toHaveLength(14);
     expect(doc.components.messages.WebVisit.payload.schema.name).toBe('WebVisit');
     expect(doc.operations.sendLeadStageChanged.action).toBe('send');
     expect(doc.operations.receiveWebVisit.action).toBe('receive');
