@@ -236,7 +236,7 @@ export async function commitCeiling(
       records.set(lead, { record, bytes: encodeRecord(record, o.now, names) });
     }
     leadWrites += writes.length;
-    calls.push(commitCall(keys, writes, o.now, names, undefined, undefined, undefined, store.dimensions));
+    calls.push(commitCall(keys, writes, o.now, names, undefined, undefined, undefined, store.indexLayout));
   }
   // The script is loaded (and the connection warm) before the clock starts.
   await store.commit([{ leadId: 'warm-up', expected: undefined, due: null, changes: [] }], o.now);

@@ -21,6 +21,7 @@ export {
   type IndexUpdate,
   indexEntry,
   indexedStages,
+  listedStages,
   ORDER_BAND,
   orderKey,
   scoreOfKey,

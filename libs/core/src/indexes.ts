@@ -77,3 +77,14 @@ export interface IndexUpdate {
 export function indexedStages(model: Model): string[] {
   return [...model.ladder.map((s) => s.name), 'disqualified'];
 }
+
+/**
+ * The stages whose leads can be listed (by a score or entry time): every stage but the ladder's
+ * first. Most leads never leave the first stage (unqualified), and a listing index costs about
+ * 110 bytes of Redis per lead and sort, so indexing it would more than double the memory per lead
+ * for a listing nobody works from (sales and CRMs work the qualified stages). Its leads are still
+ * counted in the funnel and found by updatedSince. docs/model.md, "Queries".
+ */
+export function listedStages(model: Model): string[] {
+  return indexedStages(model).slice(1);
+}

@@ -25,4 +25,11 @@ export {
 } from './queries.ts';
 export { dropGeneration, leadIds } from './scan.ts';
 export { defineScripts, SCRIPTS, type ScriptName, scriptSource } from './scripts.ts';
-export { type CommitCall, commitCall, RedisScoreStore, type RedisScoreStoreOptions } from './store.ts';
+export {
+  type CommitCall,
+  commitCall,
+  type IndexLayout,
+  indexLayoutOf,
+  RedisScoreStore,
+  type RedisScoreStoreOptions,
+} from './store.ts';

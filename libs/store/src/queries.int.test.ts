@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { applyChunk, indexedStages } from '@leadscorer/core';
+import { applyChunk, indexedStages, listedStages } from '@leadscorer/core';
 import { dimensionScores, loadModel } from '@leadscorer/engine';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -105,13 +105,16 @@ describe('query indexes (real Redis, thousands of leads)', () => {
     expect([...byStage.keys()].length).toBeGreaterThanOrEqual(3);
     const funnel = await queries.funnel();
     for (const stage of indexedStages(model)) expect(funnel[stage], stage).toBe(byStage.get(stage) ?? 0);
-    // Each sort of each stage holds exactly the stage's leads.
+    // Each sort of each listed stage holds exactly the stage's leads; the first stage is not listed.
+    expect(listedStages(model)).toEqual(indexedStages(model).slice(1));
     for (const stage of indexedStages(model)) {
       for (const sort of [...model.dimensions.map((d) => d.name), ENTERED]) {
         const members: string[] = [];
         for (let s = 0; s < SHARDS; s++)
           members.push(...(await redis.zrange(queryKey(keys, s, stage, sort), 0, -1)));
-        const expected = [...leads].filter(([, l]) => l.stage === stage).map(([id]) => id);
+        const expected = listedStages(model).includes(stage)
+          ? [...leads].filter(([, l]) => l.stage === stage).map(([id]) => id)
+          : [];
         expect(members.sort(), `${stage} ${sort}`).toEqual(expected.sort());
       }
     }
@@ -120,7 +123,7 @@ describe('query indexes (real Redis, thousands of leads)', () => {
 
   it('pages a stage by a score in the engine order, and still right after the clock moves by days', async () => {
     const leads = await allLeads();
-    const stage = [...indexedStages(model)].sort(
+    const stage = [...listedStages(model)].sort(
       (a, b) =>
         [...leads.values()].filter((l) => l.stage === b).length -
         [...leads.values()].filter((l) => l.stage === a).length,
@@ -150,7 +153,7 @@ describe('query indexes (real Redis, thousands of leads)', () => {
   });
 
   it('pages by entry time: every lead of the stage once, in entry order', async () => {
-    for (const stage of indexedStages(model)) {
+    for (const stage of listedStages(model)) {
       const seen = await pages((after) => queries.stagePage(stage, ENTERED, 'asc', 37, after));
       for (let i = 1; i < seen.length; i++) expect(seen[i]!.key).toBeGreaterThanOrEqual(seen[i - 1]!.key);
       expect(new Set(seen.map((e) => e.id)).size).toBe(seen.length);
@@ -159,7 +162,8 @@ describe('query indexes (real Redis, thousands of leads)', () => {
 
   it('pagination while leads change stage: the leads that stay are each seen exactly once', async () => {
     const before = await allLeads();
-    const stage = 'unqualified';
+    const count = (st: string) => [...before.values()].filter((l) => l.stage === st).length;
+    const stage = listedStages(model).reduce((a, b) => (count(b) > count(a) ? b : a));
     const touched = new Set<string>();
     let applied = 20_000;
     const seen = await pages(
@@ -178,7 +182,7 @@ describe('query indexes (real Redis, thousands of leads)', () => {
     const stayed = [...before]
       .filter(([id, l]) => l.stage === stage && after.get(id)?.stage === stage && !touched.has(id))
       .map(([id]) => id);
-    expect(stayed.length).toBeGreaterThan(100);
+    expect(stayed.length).toBeGreaterThan(50);
     for (const id of stayed) expect(ids.filter((x) => x === id).length, id).toBe(1);
     // Nothing returned was never in the stage.
     for (const id of ids)

@@ -1,4 +1,4 @@
-import { indexedStages } from '@leadscorer/core';
+import { indexedStages, listedStages } from '@leadscorer/core';
 import type { Model } from '@leadscorer/engine';
 import type { Cluster, Redis } from 'ioredis';
 import { redisError } from './errors.ts';
@@ -47,6 +47,11 @@ export class RedisLeadQueries {
     return indexedStages(this.opts.model);
   }
 
+  /** The stages whose leads can be listed (every one but the ladder's first: core listedStages). */
+  get listed(): string[] {
+    return listedStages(this.opts.model);
+  }
+
   /** A page of a stage's leads; `sort` a dimension name or ENTERED. */
   stagePage(stage: string, sort: string, dir: Direction, limit: number, after?: Position): Promise<Page> {
     const { keys } = this.opts;
@@ -62,21 +67,26 @@ export class RedisLeadQueries {
     return this.page((s) => updatedKey(keys, s), 'asc', limit, after, sinceUs);
   }
 
-  /** How many leads each stage holds now: ZCARD of every shard's entry-time index (one round trip). */
+  /**
+   * How many leads each stage holds now, in one round trip: ZCARD of every shard's entry-time
+   * index of each listed stage, and of updatedSince (every lead): the first stage holds the rest.
+   */
   async funnel(): Promise<Record<string, number>> {
     const { keys } = this.opts;
-    const stages = this.stages;
+    const listed = this.listed;
     const cmds: [string, ...string[]][] = [];
-    for (const stage of stages)
+    for (let s = 0; s < keys.shards; s++) cmds.push(['zcard', updatedKey(keys, s)]);
+    for (const stage of listed)
       for (let s = 0; s < keys.shards; s++) cmds.push(['zcard', queryKey(keys, s, stage, ENTERED)]);
-    const counts = await this.run(cmds);
+    const counts = (await this.run(cmds)).map(Number);
+    const sum = (from: number) => counts.slice(from, from + keys.shards).reduce((a, b) => a + b, 0);
     const out: Record<string, number> = {};
-    stages.forEach((stage, i) => {
-      let n = 0;
-      for (let s = 0; s < keys.shards; s++) n += Number(counts[i * keys.shards + s]);
-      out[stage] = n;
+    let rest = sum(0);
+    listed.forEach((stage, i) => {
+      out[stage] = sum((i + 1) * keys.shards);
+      rest -= out[stage];
     });
-    return out;
+    return { [this.stages[0]!]: rest, ...out };
   }
 
   /** The server's clock, µs. */
@@ -86,9 +96,10 @@ export class RedisLeadQueries {
   }
 
   /**
-   * Merges the shards' next entries after `after` (or from `min` on, ascending only). Each shard
-   * gives up to limit + 1 entries past the cursor; entries tied with the cursor's key are skipped
-   * up to its lead id, reading further while a whole batch was skipped (many leads on one key).
+   * Merges the shards' next entries after `after` (or from `min` on). A page of `limit` needs about
+   * limit / shards entries of each shard, so each shard is asked for a few first; a shard whose
+   * whole batch lands inside the page may hold more that belong there and is asked again for
+   * more (rarely). Entries tied with the cursor's key are skipped up to its lead id.
    */
   private async page(
     keyOf: (shard: number) => string,
@@ -98,10 +109,10 @@ export class RedisLeadQueries {
     min: number | undefined,
   ): Promise<Page> {
     const shards = this.opts.keys.shards;
-    const want = limit + 1;
     const kept: Entry[][] = Array.from({ length: shards }, () => []);
     const offset = new Array<number>(shards).fill(0);
-    let open = Array.from({ length: shards }, (_, s) => s);
+    // Whether a shard may hold more past what it gave (its last batch was full).
+    const more = new Array<boolean>(shards).fill(true);
     const from = after
       ? String(after.key)
       : min !== undefined
@@ -110,9 +121,12 @@ export class RedisLeadQueries {
           ? '-inf'
           : '+inf';
     const to = dir === 'asc' ? '+inf' : '-inf';
-    while (open.length > 0) {
+    let ask = Array.from({ length: shards }, (_, s) => s);
+    let n = Math.max(4, Math.ceil((2 * (limit + 1)) / shards));
+    let merged: Entry[] = [];
+    for (;;) {
       // ZRANGE ... BYSCORE REV takes the higher bound first: `from` is where the order starts.
-      const cmds = open.map((s): [string, ...string[]] => [
+      const cmds = ask.map((s): [string, ...string[]] => [
         'zrange',
         keyOf(s),
         from,
@@ -121,24 +135,33 @@ export class RedisLeadQueries {
         ...(dir === 'desc' ? ['REV'] : []),
         'LIMIT',
         String(offset[s]),
-        String(want),
+        String(n),
         'WITHSCORES',
       ]);
       const replies = await this.run(cmds);
-      const still: number[] = [];
-      open.forEach((s, i) => {
+      ask.forEach((s, i) => {
         const flat = replies[i] as string[];
-        const got = flat.length / 2;
         for (let j = 0; j < flat.length; j += 2) {
           const e = { id: flat[j]!, key: Number(flat[j + 1]) };
           if (!after || compare(e, after, dir) > 0) kept[s]!.push(e);
         }
-        offset[s] = offset[s]! + got;
-        if (got === want && kept[s]!.length < want) still.push(s);
+        offset[s] = offset[s]! + flat.length / 2;
+        more[s] = flat.length / 2 === n;
       });
-      open = still;
+      merged = kept.flat().sort((a, b) => compare(a, b, dir));
+      // The entry that decides the page: the (limit + 1)-th, which says whether a next page exists.
+      const edge = merged[limit];
+      ask = [];
+      for (let s = 0; s < shards; s++) {
+        if (!more[s]) continue;
+        const last = kept[s]![kept[s]!.length - 1];
+        // Everything this shard gave is inside the page (or it gave nothing past the cursor yet):
+        // what follows in it may belong there too.
+        if (!edge || !last || compare(last, edge, dir) < 0) ask.push(s);
+      }
+      if (ask.length === 0) break;
+      n = Math.max(n * 4, limit + 1);
     }
-    const merged = kept.flat().sort((a, b) => compare(a, b, dir));
     const entries = merged.slice(0, limit);
     const last = entries[entries.length - 1];
     return { entries, next: merged.length > limit && last ? { key: last.key, id: last.id } : undefined };

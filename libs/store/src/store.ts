@@ -2,9 +2,9 @@ import {
   type CommitGuard,
   type CommitResult,
   indexEntry,
-  indexedStages,
   type LeadRecord,
   type LeadWrite,
+  listedStages,
   type PartitionGuard,
   type Position,
   PositionMarks,
@@ -80,9 +80,9 @@ export class RedisScoreStore implements ScoreStore {
     return this.opts.keys;
   }
 
-  /** The model's dimension names, in model order: the sorts of the query indexes. */
-  get dimensions(): string[] {
-    return this.opts.model.dimensions.map((d) => d.name);
+  /** What the query indexes hold under this model (commitCall's `layout`). */
+  get indexLayout(): IndexLayout {
+    return indexLayoutOf(this.opts.model);
   }
 
   /** The name registry, read (and extended by this model's new names) once; `fresh` re-reads it. */
@@ -189,7 +189,7 @@ export class RedisScoreStore implements ScoreStore {
     const marks = calls.map(() => (partition ? this.marks.next(partition.next) : undefined));
     const replies = await Promise.all(
       calls.map((c, i) =>
-        this.sendCommit(commitCall(keys, c.writes, now, names, guard, c.shards, marks[i], this.dimensions)),
+        this.sendCommit(commitCall(keys, c.writes, now, names, guard, c.shards, marks[i], this.indexLayout)),
       ),
     ).catch((err: unknown) => {
       throw redisError(err, 'commit');
@@ -272,8 +272,8 @@ export class RedisScoreStore implements ScoreStore {
    */
   async removeFromIndexes(leadIds: readonly string[]): Promise<void> {
     const { client, keys } = this.opts;
-    const sorts = [...this.dimensions, ENTERED];
-    const stages = indexedStages(this.opts.model);
+    const { dimensions, listed: stages } = this.indexLayout;
+    const sorts = [...dimensions, ENTERED];
     const byShard = new Map<number, string[]>();
     for (const id of leadIds) {
       const shard = shardOf(id, keys.shards);
@@ -401,17 +401,19 @@ export class RedisScoreStore implements ScoreStore {
       await Promise.all(
         [...byShard].map(async ([shard, list]) => {
           const p = client.pipeline();
-          const dims = this.dimensions;
+          const { dimensions: dims, listed } = this.indexLayout;
           for (const [leadId, record] of list) {
             p.set(leadKey(keys, leadId), encodeRecord(record, now, names));
             if (record.due !== null) p.zadd(dueKey(keys, shard), record.due, leadId);
             // The query indexes, as a commit writes them for a new lead (the write time in µs:
             // the loader's clock, as no commit has the server's here).
             const entry = indexEntry(record, now, this.opts.model);
-            dims.forEach((d, i) => {
-              p.zadd(queryKey(keys, shard, entry.stage, d), entry.order[i]!, leadId);
-            });
-            p.zadd(queryKey(keys, shard, entry.stage, ENTERED), entry.enteredAt, leadId);
+            if (listed.includes(entry.stage)) {
+              dims.forEach((d, i) => {
+                p.zadd(queryKey(keys, shard, entry.stage, d), entry.order[i]!, leadId);
+              });
+              p.zadd(queryKey(keys, shard, entry.stage, ENTERED), entry.enteredAt, leadId);
+            }
             p.zadd(updatedKey(keys, shard), now * 1000, leadId);
           }
           const replies = (await p.exec()) ?? [];
@@ -554,8 +556,8 @@ export function commitCall(
   shards: readonly number[] = shardsOf(writes, keys.shards),
   /** The position mark this call writes (PositionMarks.next): required with a partition guard. */
   mark?: string,
-  /** The model's dimension names: the sorts of the query indexes a write's `index` goes into. */
-  dimensions: readonly string[] = [],
+  /** What the query indexes hold (RedisScoreStore.indexLayout); none: a write's `index` is ignored. */
+  layout: IndexLayout = { dimensions: [], listed: [] },
 ): CommitCall {
   const slot = new Map(shards.map((shard, i) => [shard, i + 1]));
   const shardKeys: string[] = [];
@@ -589,7 +591,7 @@ export function commitCall(
     packed.u16(w.changes.length);
     const json = w.changes.map((change) => Buffer.from(JSON.stringify(change)));
     for (const b of json) packed.bytes(b);
-    packIndexOps(packed, keys, w, json, dimensions, x);
+    packIndexOps(packed, keys, w, json, layout, x);
   }
   return {
     numKeys: shardKeys.length + leadKeys.length + extra.length,
@@ -606,6 +608,19 @@ export function commitCall(
   };
 }
 
+/**
+ * What the query indexes hold: the sorts (the model's dimensions, plus the entry time) of every
+ * listed stage (core listedStages), and every lead in updatedSince.
+ */
+export interface IndexLayout {
+  dimensions: readonly string[];
+  listed: readonly string[];
+}
+
+export function indexLayoutOf(model: Model): IndexLayout {
+  return { dimensions: model.dimensions.map((d) => d.name), listed: listedStages(model) };
+}
+
 /** lua/commit.lua's op kinds. */
 const OP = { zadd: 1, zaddNx: 2, zrem: 3, zaddServerTime: 4, xadd: 5 } as const;
 
@@ -619,9 +634,10 @@ function packIndexOps(
   keys: KeySpace,
   w: LeadWrite,
   changes: readonly Buffer[],
-  dimensions: readonly string[],
+  layout: IndexLayout,
   x: (key: string) => number,
 ): void {
+  const { dimensions, listed } = layout;
   const shard = shardOf(w.leadId, keys.shards);
   const ops: (() => void)[] = [];
   const op = (kind: number, key: string, score?: number): void => {
@@ -634,19 +650,18 @@ function packIndexOps(
   if (w.record && w.index) {
     const { before, entry } = w.index;
     const moved = before !== undefined && before !== entry.stage;
-    if (moved) {
+    if (moved && listed.includes(before)) {
       for (const d of dimensions) op(OP.zrem, queryKey(keys, shard, before, d));
       op(OP.zrem, queryKey(keys, shard, before, ENTERED));
     }
-    dimensions.forEach((d, i) => {
-      op(OP.zadd, queryKey(keys, shard, entry.stage, d), entry.order[i]!);
-    });
-    // Same stage: keep the time it entered (NX); a lead indexed before it had history gets one.
-    op(
-      before === entry.stage ? OP.zaddNx : OP.zadd,
-      queryKey(keys, shard, entry.stage, ENTERED),
-      entry.enteredAt,
-    );
+    if (listed.includes(entry.stage)) {
+      dimensions.forEach((d, i) => {
+        op(OP.zadd, queryKey(keys, shard, entry.stage, d), entry.order[i]!);
+      });
+      // Same stage: keep the time it entered (NX); a lead indexed before it had history gets one.
+      const kind = before === entry.stage ? OP.zaddNx : OP.zadd;
+      op(kind, queryKey(keys, shard, entry.stage, ENTERED), entry.enteredAt);
+    }
     op(OP.zaddServerTime, updatedKey(keys, shard));
   }
   packed.u16(ops.length + changes.length);

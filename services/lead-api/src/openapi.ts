@@ -27,7 +27,8 @@ export const OPENAPI = {
           {
             name: 'stage',
             in: 'query',
-            description: 'A stage of the model (GET /stages lists them), e.g. mql.',
+            description:
+              "A stage of the model (GET /stages lists them), e.g. mql. Every stage but the ladder's first (unqualified, where most leads are): GET /stages counts those, updatedSince finds them.",
             schema: { type: 'string', minLength: 1, maxLength: 64 },
           },
           {

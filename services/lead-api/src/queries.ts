@@ -193,6 +193,10 @@ async function list(g: QueryGeneration, q: Record<string, string | number>, now:
     return bad(
       `stage: ${JSON.stringify(stage)} is not a stage of model ${model.version} (${queries.stages.join(', ')})`,
     );
+  if (!queries.listed.includes(stage))
+    return bad(
+      `stage: ${JSON.stringify(stage)}, the first stage, is not listed (most leads are in it; GET /stages counts them, updatedSince finds them); listed: ${queries.listed.join(', ')}`,
+    );
   const sortParam = q['sort'] as string | undefined;
   const sort =
     cursor?.q === 'stage'
