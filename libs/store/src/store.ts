@@ -658,8 +658,9 @@ function packIndexOps(
       dimensions.forEach((d, i) => {
         op(OP.zadd, queryKey(keys, shard, entry.stage, d), entry.order[i]!);
       });
-      // Same stage: keep the time it entered (NX); a lead indexed before it had history gets one.
-      const kind = before === entry.stage ? OP.zaddNx : OP.zadd;
+      // Same stage and no stage change on the way (a write can leave a stage and come back):
+      // keep the time it entered (NX; a lead indexed before it had history gets one).
+      const kind = before === entry.stage && w.changes.length === 0 ? OP.zaddNx : OP.zadd;
       op(kind, queryKey(keys, shard, entry.stage, ENTERED), entry.enteredAt);
     }
     op(OP.zaddServerTime, updatedKey(keys, shard));
