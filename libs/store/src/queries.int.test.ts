@@ -2,10 +2,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { applyChunk, indexedStages, listedStages } from '@leadscorer/core';
 import { dimensionScores, loadModel } from '@leadscorer/engine';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testInfra, uniqueName } from '../../../test/support/infra.ts';
 import { itemsFor } from '../../../test/support/oracle.ts';
+import { startRedisCluster } from '../../../test/support/redis-cluster.ts';
 import {
   ENTERED,
   type IndexPosition,
@@ -274,5 +275,52 @@ describe('query indexes (real Redis, thousands of leads)', () => {
     );
     // The record itself is erasure's to delete; it is still there.
     expect(await redis.exists(leadKey(keys, id))).toBe(1);
+  });
+
+  it('work on a 3-master Redis Cluster: commits with their index ops, merged pages, funnel, erasure', async () => {
+    const cluster = await startRedisCluster(17_301);
+    const client = new Cluster(
+      cluster.nodes.map((n) => ({ host: '127.0.0.1', port: Number(n.split(':')[1]) })),
+    );
+    try {
+      const ks = { prefix: uniqueName('qc'), shards: SHARDS };
+      const s = new RedisScoreStore({ client, keys: ks, model });
+      const q = new RedisLeadQueries({ client, keys: ks, model });
+      const some = items.slice(0, 6000);
+      for (let i = 0; i < some.length; i += 500) {
+        const chunk = some.slice(i, i + 500);
+        await applyChunk(
+          s,
+          chunk.map((c) => c.item),
+          chunk[chunk.length - 1]!.arrival,
+          opts,
+        );
+      }
+      const ids = [...new Set(some.map((i) => i.item.leadId))];
+      const read = await s.read(ids);
+      const funnel = await q.funnel();
+      for (const stage of indexedStages(model))
+        expect(funnel[stage], stage).toBe(
+          [...read.values()].filter((l) => l.record.state.stage === stage).length,
+        );
+      const stage = listedStages(model).reduce((a, b) => ((funnel[b] ?? 0) > (funnel[a] ?? 0) ? b : a));
+      const listed = await pages((after) => q.stagePage(stage, ENTERED, 'desc', 20, after));
+      expect(listed.map((e) => e.id).sort()).toEqual(
+        [...read]
+          .filter(([, l]) => l.record.state.stage === stage)
+          .map(([id]) => id)
+          .sort(),
+      );
+      const synced = await pages((after) => q.updatedPage(0, 100, after));
+      expect(synced.length).toBe(read.size);
+      await s.removeFromIndexes([listed[0]!.id]);
+      expect((await q.funnel())[stage]).toBe(funnel[stage]! - 1);
+      // The keyspace really spread over the masters.
+      const perNode = await Promise.all(client.nodes('master').map((n) => n.dbsize()));
+      expect(perNode.filter((n) => n > 0).length).toBe(3);
+    } finally {
+      client.disconnect();
+      await cluster.stop();
+    }
   });
 });
