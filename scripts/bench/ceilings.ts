@@ -227,7 +227,7 @@ export async function commitCeiling(
         ...(record.due !== before || !known ? { due: record.due } : {}),
         changes: r.changes,
         // The query indexes, as the services write them (core scorer.ts).
-        index: { before: stage, entry: indexEntry(record, o.now, model) },
+        index: { before: stage, entry: indexEntry(lead, record, o.now, model) },
       };
       writes.push(write);
       // Registers a partition's offset source the first time one of its events is written.

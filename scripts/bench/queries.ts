@@ -1,11 +1,13 @@
+import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { loadModel } from '@leadscorer/engine';
-import { startLeadApi } from '../../services/lead-api/src/server.ts';
+import { ENTERED, RedisLeadQueries, SHARDS } from '@leadscorer/store';
 import { newApiKey } from '../api-key.ts';
 import { measureMemory } from './memory.ts';
-import { startDedicatedRedis } from './redis-server.ts';
+import { freePort, startDedicatedRedis } from './redis-server.ts';
 
 /**
  * `npm run bench:queries`: the read API's queries at scale. A redis-server of its own is filled
@@ -13,7 +15,7 @@ import { startDedicatedRedis } from './redis-server.ts';
  * indexes exactly as the services write them) with N leads at E events per lead; then:
  *
  * - Redis bytes per lead, indexes included (used_memory delta / leads; MEMORY USAGE per structure);
- * - latency of lead-api requests over HTTP on loopback (keep-alive), in process with the Redis:
+ * - latency of lead-api requests over HTTP on loopback (keep-alive), lead-api in a process of its own:
  *   pages of 50 of a stage by each sort, following cursors; the funnel (GET /stages); pages of
  *   updatedSince; batch reads of 100 ids.
  *
@@ -58,25 +60,38 @@ async function main(): Promise<number> {
   const model = loadModel(readFileSync(MODEL_FILE, 'utf8'), MODEL_FILE);
   const log = (s: string) => console.log(`[bench:queries] ${s}`);
   const redis = await startDedicatedRedis();
-  let api: Awaited<ReturnType<typeof startLeadApi>> | undefined;
+  let api: ChildProcess | undefined;
   try {
     const now = Date.now();
     log(`filling a dedicated Redis with ${leads} leads x ${perLead} events (the scorers' commits)`);
     const mem = await measureMemory(redis, model, { leads, eventsPerLead: perLead, now, tag: 'q', log });
     const key = newApiKey();
-    api = await startLeadApi(
-      {
+    // lead-api as it runs in production: a process of its own (the benchmark's client and its
+    // garbage collection do not share its event loop).
+    const port = await freePort();
+    api = spawn(process.execPath, [join(ROOT, 'services/lead-api/src/main.ts')], {
+      env: {
+        ...process.env,
         REDIS_URL: redis.url,
         REDIS_KEY_PREFIX: 'ls',
         MODEL_FILE,
         HTTP_HOST: '127.0.0.1',
-        HTTP_PORT: '0',
+        HTTP_PORT: String(port),
         LOG_LEVEL: 'warn',
         API_KEY_HASHES: key.hash,
       },
-      0,
-    );
-    const base = `http://127.0.0.1:${api.ops.port}`;
+      stdio: ['ignore', 'ignore', 'inherit'],
+    });
+    const base = `http://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      const ready = await fetch(`${base}/readyz`).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ready) break;
+      if (i > 300) throw new Error('lead-api did not get ready within 30 s');
+      await sleep(100);
+    }
     const headers = { authorization: `Bearer ${key.key}` };
     const get = async (path: string) => {
       const started = performance.now();
@@ -133,6 +148,26 @@ async function main(): Promise<number> {
       timings['batch']!.push(performance.now() - started);
     }
 
+    // The Redis part alone, in this process: the index reads of a page and the funnel's ZCARDs.
+    const queries = new RedisLeadQueries({
+      client: redis.client,
+      keys: { prefix: 'ls', shards: SHARDS },
+      model,
+    });
+    const dims = model.dimensions.map((d) => d.name);
+    timings['redisPage'] = [];
+    timings['redisFunnel'] = [];
+    for (let i = 0; i < requests; i++) {
+      const s = stages[Math.floor(rnd() * stages.length)]!;
+      const sort = rnd() < 0.25 ? ENTERED : dims[Math.floor(rnd() * dims.length)]!;
+      const started = performance.now();
+      await queries.stagePage(s.stage, sort, 'desc', 50);
+      timings['redisPage'].push(performance.now() - started);
+      const f0 = performance.now();
+      await queries.funnel();
+      timings['redisFunnel'].push(performance.now() - f0);
+    }
+
     const q = (xs: number[], p: number) => {
       const s = [...xs].sort((a, b) => a - b);
       return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
@@ -157,6 +192,8 @@ async function main(): Promise<number> {
       ['funnel', 'GET /stages', 'p99 < 5 ms'],
       ['updated', 'GET /leads?updatedSince=&limit=50', ''],
       ['batch', 'POST /leads:batchGet (100 ids)', ''],
+      ['redisPage', 'index reads of a first page of 50 (RedisLeadQueries, no HTTP, no record read)', ''],
+      ['redisFunnel', 'the funnel ZCARDs (RedisLeadQueries, no HTTP)', ''],
     ];
     for (const [k, label, target] of rows) {
       const xs = timings[k]!;
@@ -170,7 +207,7 @@ async function main(): Promise<number> {
     );
     return 0;
   } finally {
-    await api?.stop();
+    api?.kill('SIGTERM');
     await redis.stop();
   }
 }

@@ -1,4 +1,4 @@
-import { dimensionScores, type Model } from '@leadscorer/engine';
+import { dimensionScores, fnv1a32, type Model } from '@leadscorer/engine';
 import type { LeadRecord } from './records.ts';
 
 /**
@@ -40,26 +40,40 @@ export function scoreOfKey(key: number, now: number, halfLifeMs: number | null):
   return key > 0 ? s : -s;
 }
 
+/**
+ * Ties: many leads share a key (every lead without product activity has product 0; a chunk's leads
+ * enter a stage at the same millisecond; fit scores repeat), and a cursor inside a large tie has to
+ * skip the tie's leads before it on every page. A fraction from a hash of the lead id spreads them:
+ * at most 1e-9 on score keys (scores closer than that relatively were equal to the order anyway;
+ * zero keys stay inside (-1e-9, 1e-9), far from the +-26 bands of non-zero scores) and under 1 ms
+ * on entry times. Leads that still tie are ordered by lead id.
+ */
+export function tiebreak(leadId: string): number {
+  return fnv1a32(leadId) / 4_294_967_296;
+}
+
 /** A lead's place in the query indexes, as computed by the writer that commits its record. */
 export interface IndexEntry {
   stage: string;
   /**
-   * When the lead entered its stage: the decision time of the stage change that brought it there
-   * (its history's newest entry), or the write time when its history does not say (a new lead).
+   * When the lead entered its stage (epoch ms, plus the lead's tiebreak fraction): the decision
+   * time of the stage change that brought it there (its history's newest entry), or the write
+   * time when its history does not say (a new lead).
    */
   enteredAt: number;
-  /** Order key per model dimension, in model order (orderKey). */
+  /** Order key per model dimension, in model order (orderKey), plus the lead's tiebreak. */
   order: number[];
 }
 
-/** The entry of `record` written at `now`. */
-export function indexEntry(record: LeadRecord, now: number, model: Model): IndexEntry {
+/** The entry of lead `leadId`'s `record` written at `now`. */
+export function indexEntry(leadId: string, record: LeadRecord, now: number, model: Model): IndexEntry {
   const scores = dimensionScores(record.state, now, model);
   const last = record.history[0];
+  const h = tiebreak(leadId);
   return {
     stage: record.state.stage,
-    enteredAt: last && last.to === record.state.stage ? last.at : now,
-    order: model.dimensions.map((d) => orderKey(scores[d.index]!, now, d.halfLifeMs)),
+    enteredAt: (last && last.to === record.state.stage ? last.at : now) + h,
+    order: model.dimensions.map((d) => orderKey(scores[d.index]!, now, d.halfLifeMs) + h * 1e-9),
   };
 }
 

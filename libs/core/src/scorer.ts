@@ -94,7 +94,7 @@ export async function applyChunk(
         // The schedule is written only when it moves: most commits leave it alone.
         ...(record.due !== scheduled ? { due: record.due } : {}),
         changes: r.changes,
-        index: { before, entry: indexEntry(record, now, model) },
+        index: { before, entry: indexEntry(lead, record, now, model) },
       });
     }
     if (writes.length === 0) break;
@@ -149,7 +149,7 @@ export async function advanceDue(
       writes.push({
         leadId: lead,
         expected: found.version,
-        ...(rewrite ? { record, index: { before, entry: indexEntry(record, now, model) } } : {}),
+        ...(rewrite ? { record, index: { before, entry: indexEntry(lead, record, now, model) } } : {}),
         due,
         changes: r.changes,
       });

@@ -309,7 +309,7 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
             record,
             due: record.due,
             changes: change ? [change] : [],
-            index: { before, entry: indexEntry(record, now, model) },
+            index: { before, entry: indexEntry(id, record, now, model) },
           });
         }
         if (missing > 0 && !o.allowMissingHistory) {

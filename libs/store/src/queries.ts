@@ -3,7 +3,7 @@ import type { Model } from '@leadscorer/engine';
 import type { Cluster, Redis } from 'ioredis';
 import { redisError } from './errors.ts';
 import { ENTERED, type KeySpace, queryKey, updatedKey } from './keys.ts';
-import { isCluster } from './scripts.ts';
+import { defineScripts, isCluster, type Scripts } from './scripts.ts';
 
 /**
  * The read API's queries on the indexes the commits keep (keys.ts, #q...): a page of a stage's
@@ -37,9 +37,11 @@ export interface RedisLeadQueriesOptions {
 
 export class RedisLeadQueries {
   private readonly opts: RedisLeadQueriesOptions;
+  private readonly scripts: Scripts;
 
   constructor(opts: RedisLeadQueriesOptions) {
     this.opts = opts;
+    this.scripts = defineScripts(opts.client);
   }
 
   /** The stages leads can be in, ladder first. */
@@ -72,18 +74,33 @@ export class RedisLeadQueries {
    * index of each listed stage, and of updatedSince (every lead): the first stage holds the rest.
    */
   async funnel(): Promise<Record<string, number>> {
-    const { keys } = this.opts;
+    const { keys, client } = this.opts;
     const listed = this.listed;
-    const cmds: [string, ...string[]][] = [];
-    for (let s = 0; s < keys.shards; s++) cmds.push(['zcard', updatedKey(keys, s)]);
-    for (const stage of listed)
-      for (let s = 0; s < keys.shards; s++) cmds.push(['zcard', queryKey(keys, s, stage, ENTERED)]);
-    const counts = (await this.run(cmds)).map(Number);
-    const sum = (from: number) => counts.slice(from, from + keys.shards).reduce((a, b) => a + b, 0);
+    // Per shard: updatedSince, then each listed stage's entry-time index (one slot per shard).
+    const perShard = Array.from({ length: keys.shards }, (_, s) => [
+      updatedKey(keys, s),
+      ...listed.map((stage) => queryKey(keys, s, stage, ENTERED)),
+    ]);
+    let counts: number[][];
+    try {
+      if (isCluster(client)) {
+        counts = (await Promise.all(perShard.map((k) => this.scripts.zcards(k.length, ...k)))) as number[][];
+      } else {
+        // A single Redis takes every key in one call.
+        const flat = (await this.scripts.zcards(
+          perShard.length * perShard[0]!.length,
+          ...perShard.flat(),
+        )) as number[];
+        counts = perShard.map((k, s) => flat.slice(s * k.length, (s + 1) * k.length));
+      }
+    } catch (err) {
+      throw redisError(err, 'funnel');
+    }
+    const sum = (i: number) => counts.reduce((n, c) => n + Number(c[i]), 0);
     const out: Record<string, number> = {};
     let rest = sum(0);
     listed.forEach((stage, i) => {
-      out[stage] = sum((i + 1) * keys.shards);
+      out[stage] = sum(i + 1);
       rest -= out[stage];
     });
     return { [this.stages[0]!]: rest, ...out };

@@ -15,6 +15,7 @@ export const SCRIPTS = {
   registerNames: { command: 'leadscorerRegisterNames', file: 'register-names.lua' },
   snapshotLease: { command: 'leadscorerSnapshotLease', file: 'snapshot-lease.lua' },
   snapshotAck: { command: 'leadscorerSnapshotAck', file: 'snapshot-ack.lua' },
+  zcards: { command: 'leadscorerZcards', file: 'zcards.lua' },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -27,6 +28,7 @@ export interface Scripts {
   registerNames: Call;
   snapshotLease: Call;
   snapshotAck: Call;
+  zcards: Call;
 }
 
 export function scriptSource(name: ScriptName): string {

@@ -407,7 +407,7 @@ export class RedisScoreStore implements ScoreStore {
             if (record.due !== null) p.zadd(dueKey(keys, shard), record.due, leadId);
             // The query indexes, as a commit writes them for a new lead (the write time in µs:
             // the loader's clock, as no commit has the server's here).
-            const entry = indexEntry(record, now, this.opts.model);
+            const entry = indexEntry(leadId, record, now, this.opts.model);
             if (listed.includes(entry.stage)) {
               dims.forEach((d, i) => {
                 p.zadd(queryKey(keys, shard, entry.stage, d), entry.order[i]!, leadId);
