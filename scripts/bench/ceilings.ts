@@ -6,6 +6,7 @@ import {
   dueOf,
   HISTORY_LENGTH,
   type ItemOutcome,
+  indexEntry,
   type LeadRecord,
   type LeadWrite,
   newRecord,
@@ -214,6 +215,7 @@ export async function commitCeiling(
     for (const [lead, at] of byLead) {
       const known = records.get(lead);
       const record = known?.record ?? newRecord(model);
+      const stage = known ? record.state.stage : undefined;
       const r = applyToLead(record, items, at, outcomes, o.now, model, HISTORY_LENGTH);
       if (!r.changed) continue;
       const before = record.due;
@@ -224,6 +226,8 @@ export async function commitCeiling(
         record,
         ...(record.due !== before || !known ? { due: record.due } : {}),
         changes: r.changes,
+        // The query indexes, as the services write them (core scorer.ts).
+        index: { before: stage, entry: indexEntry(lead, record, o.now, model) },
       };
       writes.push(write);
       // Registers a partition's offset source the first time one of its events is written.
@@ -232,7 +236,7 @@ export async function commitCeiling(
       records.set(lead, { record, bytes: encodeRecord(record, o.now, names) });
     }
     leadWrites += writes.length;
-    calls.push(commitCall(keys, writes, o.now, names));
+    calls.push(commitCall(keys, writes, o.now, names, undefined, undefined, undefined, store.indexLayout));
   }
   // The script is loaded (and the connection warm) before the clock starts.
   await store.commit([{ leadId: 'warm-up', expected: undefined, due: null, changes: [] }], o.now);

@@ -1,6 +1,6 @@
 import { HISTORY_LENGTH } from '@leadscorer/core';
 import type { Model } from '@leadscorer/engine';
-import { RedisScoreStore, SHARDS } from '@leadscorer/store';
+import { RedisScoreStore, SHARDS, snapshotKey } from '@leadscorer/store';
 import type { DedicatedRedis } from './redis-server.ts';
 import { applyItems, ItemMaker, takeItems } from './store-load.ts';
 import { Workload } from './workload.ts';
@@ -21,7 +21,10 @@ export interface MemoryPoint {
   bytesPerLead: number;
   applySeconds: number;
   stageChanges: number;
-  /** Bytes per lead by structure: state strings (with their history), due sets, outbox streams. */
+  /**
+   * Bytes per lead by structure: state strings (with their history), due sets, outbox streams,
+   * query indexes (every stage's sorted sets and the updatedSince one).
+   */
   breakdown: Record<string, number>;
   /** Mean MEMORY USAGE of one lead's state string, with its key. */
   meanStateKeyBytes: number;
@@ -68,6 +71,9 @@ export async function measureMemory(
     if (events > 500_000) o.log(`  memory ${o.leads} leads: ${done} / ${events} events`);
   }
   const applySeconds = (performance.now() - started) / 1000;
+  // The outbox relay writes the queued lead.stage.v1 snapshots and removes them, as the
+  // publisher empties the outbox: measure what stays, so remove them as it would.
+  await c.del(...Array.from({ length: SHARDS }, (_, s) => snapshotKey({ prefix, shards: SHARDS }, s)));
   return memoryPoint(redis, prefix, { source: 'store', before, events, applySeconds, stageChanges: changes });
 }
 
@@ -129,6 +135,14 @@ async function sampleKeys(redis: DedicatedRedis, prefix: string) {
   const meanState = stateSample.length > 0 ? (await usage(stateSample)) / stateSample.length : 0;
   const shardKeys = (kind: string) =>
     Array.from({ length: SHARDS }, (_, s) => `${prefix}:{${String(s).padStart(2, '0')}}#${kind}`);
+  // The query indexes: every '#q' key of the prefix (a few per stage and shard).
+  const indexKeys: string[] = [];
+  cursor = '0';
+  do {
+    const [next, keys] = await c.scan(cursor, 'MATCH', `${prefix}:{*}#q*`, 'COUNT', 10_000);
+    cursor = next;
+    indexKeys.push(...keys);
+  } while (cursor !== '0');
   return {
     stateKeys,
     meanState,
@@ -136,6 +150,7 @@ async function sampleKeys(redis: DedicatedRedis, prefix: string) {
       state: meanState * stateKeys,
       due: await usage(shardKeys('due')),
       outbox: await usage(shardKeys('outbox')),
+      index: await usage(indexKeys),
     },
   };
 }

@@ -203,13 +203,13 @@ export function markdown(r: BenchResult): string {
       '',
       '### Redis memory per lead',
       '',
-      '| written by | leads | events/lead | bytes/lead | state string | due set | outbox | keyspace + other | stage changes |',
-      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+      '| written by | leads | events/lead | bytes/lead | state string | due set | outbox | query indexes | keyspace + other | stage changes |',
+      '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
       ...points.map((p) => {
         const b = p.breakdown;
         const other = p.bytesPerLead - Object.values(b).reduce((a, x) => a + x, 0);
         const by = p.source === 'store' ? 'RedisScoreStore (memory phase)' : 'the services (after the drain)';
-        return `| ${by} | ${n0(p.leads)} | ${n1(p.eventsPerLead)} | **${n0(p.bytesPerLead)}** | ${n0(b.state ?? 0)} | ${n0(b.due ?? 0)} | ${n0(b.outbox ?? 0)} | ${n0(other)} | ${n0(p.stageChanges)} |`;
+        return `| ${by} | ${n0(p.leads)} | ${n1(p.eventsPerLead)} | **${n0(p.bytesPerLead)}** | ${n0(b.state ?? 0)} | ${n0(b.due ?? 0)} | ${n0(b.outbox ?? 0)} | ${n0(b.index ?? 0)} | ${n0(other)} | ${n0(p.stageChanges)} |`;
       }),
       '',
       `used_memory delta / leads with state. The columns after it split that by structure (MEMORY USAGE of sampled keys, per lead); one lead record (state, offset watermarks, last stage changes, due time) with its key is ${points.map((p) => `${n0(p.meanStateKeyBytes)} B`).join(' / ')} (rows in order).`,

@@ -11,6 +11,7 @@ import {
   erasureAuditKey,
   type ScoringService,
   startConsumerService,
+  startRelayService,
 } from '@leadscorer/scoring-service';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -116,6 +117,13 @@ describe('erasure', () => {
       services.push(s);
       stops.push(s);
     }
+    // The relay writes lead.stage.v1, the erasures' tombstones there included.
+    stops.push(
+      await startRelayService(
+        { service: 'outbox-relay', defaultPort: 0 },
+        e.env({ RELAY_INTERVAL_MS: '200', RELAY_MIN_AGE_MS: '500' }),
+      ),
+    );
     stops.push(
       await startArchiver(
         e.env({
@@ -196,6 +204,18 @@ describe('erasure', () => {
     const redis = new Redis(testInfra().redisUrl);
     try {
       await eventually('the archive files settled', async () => !archivedLeads().has(viaCli), 30_000);
+      // The lead.stage.v1 tombstones wait in Redis (with the id) until the relay has written them.
+      await eventually('the snapshot tombstones written', async () => {
+        const bytes = await bytesUnder(redis, e.keyPrefix);
+        return gone.every((id) => !bytes.includes(id));
+      }).catch(async (err) => {
+        for (const k of await redis.keys(`${e.keyPrefix}*`)) {
+          const b = await bytesUnder(redis, k);
+          if (gone.some((id) => b.includes(id)))
+            console.log('DEBUG key', k, await redis.type(k), b.toString().slice(0, 300));
+        }
+        throw err;
+      });
       const stored = await bytesUnder(redis, e.keyPrefix);
       const files = Buffer.concat(filesUnder(archive).map((f) => readFileSync(f)));
       for (const id of gone) {
@@ -232,6 +252,13 @@ describe('erasure', () => {
       e.contracts.group(`${e.contracts.prefix}check`),
     );
     expect(new Set(tombstones)).toEqual(new Set(gone));
+    // And on the snapshot topic, so subscribers that rebuild from it drop the leads too.
+    const stageTombstones = await tombstonesOn(
+      e,
+      e.contracts.catalogue.get('lead.stage.v1').topic,
+      e.contracts.group(`${e.contracts.prefix}check-stage`),
+    );
+    expect(new Set(stageTombstones)).toEqual(new Set(gone));
     const deadLettered = (await services[1]!.wiring.metrics.deadLettered.get()).values;
     expect(deadLettered).toEqual([]);
     await producer.disconnect();

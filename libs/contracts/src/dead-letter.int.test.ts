@@ -44,7 +44,7 @@ function startConsumer(serde: Serde, groupId: string, seen: Seen): Promise<Consu
         if (testCase) seen.where.set(testCase, { partition, offset: message.offset });
         try {
           const decoded = await serde.decode(topic, message, now);
-          seen.processed.push(decoded.record.eventId);
+          seen.processed.push((decoded.record as { eventId: string }).eventId);
         } catch (err) {
           // Not poison (registry down, a bug): throw, so kafkajs retries and never commits it.
           if (!isPoison(err)) throw err;

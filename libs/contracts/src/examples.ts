@@ -94,4 +94,15 @@ export const EXAMPLES: { readonly [T in TopicName]: RecordByTopic[T] } = {
       { ruleId: 'pricing_page', dimension: 'engagement', points: 9.1 },
     ],
   },
+  'lead.stage.v1': {
+    leadId: 'lead-000123',
+    stage: 'pql',
+    previousStage: 'mql',
+    sequence: 4,
+    scores: { engagement: 46.2, product: 31.5, fit: 18 },
+    stageChangeEventId: '8c3f0a52-9d1e-5b47-a6f2-0e4d9b7c1a33',
+    changedAt: 1767349800000,
+    recordedAt: 1767349800412,
+    modelVersion: '2026-01-15.1',
+  },
 };

@@ -63,6 +63,7 @@ export {
   type TransitionLike,
   type TransitionMeta,
   toStageChangedRecord,
+  toStageSnapshotRecord,
 } from './mapping.ts';
 export {
   type CompatibilityLevel,

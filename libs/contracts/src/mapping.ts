@@ -1,4 +1,5 @@
 import {
+  type LeadStage,
   type LeadStageChanged,
   type RecordByTopic,
   STAGE_CHANGE_CAUSE_KIND_SYMBOLS,
@@ -98,6 +99,7 @@ export function mapToScoringEvent<T extends TopicName>(
     case 'lead.outcome.v1':
     case 'lead.stage-changed.v1':
     case 'lead.erasure-requests.v1':
+    case 'lead.stage.v1':
       return null;
     default:
       return unreachable(topic);
@@ -192,6 +194,27 @@ export function toStageChangedRecord(transition: TransitionLike, meta: Transitio
       dimension: r.dimension,
       points: r.points,
     })),
+  };
+}
+
+/**
+ * Builds the lead.stage.v1 record of a stage change: the lead's stage since then, with the
+ * change's scores, sequence and model version. Pure.
+ */
+export function toStageSnapshotRecord(
+  transition: TransitionLike,
+  meta: { leadId: string; eventId: string; recordedAt: number; modelVersion: string },
+): LeadStage {
+  return {
+    leadId: meta.leadId,
+    stage: transition.to,
+    previousStage: transition.from,
+    sequence: transition.seq,
+    scores: { ...transition.scores },
+    stageChangeEventId: meta.eventId,
+    changedAt: transition.eventTime,
+    recordedAt: meta.recordedAt,
+    modelVersion: meta.modelVersion,
   };
 }
 

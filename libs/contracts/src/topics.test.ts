@@ -16,6 +16,7 @@ describe('topic catalogue', () => {
       'sales.qualification.v1',
       'lead.outcome.v1',
       'lead.stage-changed.v1',
+      'lead.stage.v1',
       'lead.erasure-requests.v1',
     ]);
     for (const t of catalogue.topics) expect(t.topic).toMatch(/\.v\d+$/);
@@ -48,7 +49,7 @@ describe('topic catalogue', () => {
 
   it('produces a spec per topic and dead-letter topic with cleanup and retention', () => {
     const specs = catalogue.specs();
-    expect(specs).toHaveLength(15);
+    expect(specs).toHaveLength(16);
     expect(specs.find((s) => s.topic === 'engagement.web-visit.v1')).toEqual({
       topic: 'engagement.web-visit.v1',
       partitions: 6,

@@ -18,7 +18,7 @@ export const INPUT_TOPICS = [
   'sales.qualification.v1',
   'lead.outcome.v1',
 ] as const;
-export const OUTPUT_TOPICS = ['lead.stage-changed.v1'] as const;
+export const OUTPUT_TOPICS = ['lead.stage-changed.v1', 'lead.stage.v1'] as const;
 /**
  * Topics the scorer consumes to be told what to do, not to score: never archived (they name
  * leads to forget), never replayed, dead-lettered like the inputs.
@@ -152,7 +152,21 @@ const DEFINITIONS: readonly TopicDefinition[] = [
     maxValueBytes: MAX_VALUE_BYTES,
     summary: 'Stage transitions of leads, for sales alerting and CRMs.',
     rationale:
-      'Subscribers need every transition, not the latest per lead, so not compacted. A subscriber down for more than 30 days must resynchronise from the CRM.',
+      'Subscribers need every transition, not the latest per lead, so not compacted. A subscriber down for more than 30 days resynchronises from lead.stage.v1.',
+  },
+  {
+    name: 'lead.stage.v1',
+    role: 'output',
+    schemaFile: 'lead.stage.v1.avsc',
+    eventType: null,
+    partitions: PARTITIONS,
+    retentionMs: null,
+    cleanupPolicy: 'compact',
+    maxValueBytes: MAX_VALUE_BYTES,
+    summary:
+      'The latest stage of every lead that ever changed stage (a snapshot), for subscribers that (re)build their view of all leads; a null value when a lead is erased.',
+    rationale:
+      'Compacted: a subscriber needs the newest record per lead, however old, to resynchronise from the beginning, and a tombstone removes an erased lead for good. Written in sequence order per lead by one writer per shard (the outbox relay), so compaction never keeps an older stage over a newer one.',
   },
   {
     name: 'lead.erasure-requests.v1',

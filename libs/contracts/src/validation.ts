@@ -111,6 +111,17 @@ export const RULES: { readonly [T in TopicName]: z.ZodType } = {
     modelVersion: id,
     sequence: z.number().int().min(1, 'must be at least 1'),
   }),
+  'lead.stage.v1': z.object({
+    leadId: id,
+    stage: id,
+    previousStage: id,
+    sequence: z.number().int().min(1, 'must be at least 1'),
+    scores: z.record(z.string().min(1), z.number().refine(Number.isFinite, 'must be finite')),
+    stageChangeEventId: id,
+    changedAt: timestamp,
+    recordedAt: timestamp,
+    modelVersion: id,
+  }),
 };
 
 /**

@@ -17,6 +17,16 @@ export {
   rebaseLead,
 } from './apply-lead.ts';
 export { leadHash } from './erasure.ts';
+export {
+  type IndexEntry,
+  type IndexUpdate,
+  indexEntry,
+  indexedStages,
+  listedStages,
+  ORDER_BAND,
+  orderKey,
+  scoreOfKey,
+} from './indexes.ts';
 export { cloneRecord, MemoryScoreStore } from './memory-store.ts';
 export type {
   CommitGuard,
@@ -27,6 +37,7 @@ export type {
   LeadWrite,
   PartitionGuard,
   Position,
+  QueryIndexes,
   RecordedChange,
   ScoreStore,
   StageChangeSink,

@@ -1,3 +1,4 @@
+import type { IndexUpdate } from './indexes.ts';
 import type { LeadRecord, StageChangeRecord } from './records.ts';
 
 /**
@@ -32,6 +33,11 @@ export interface LeadWrite {
   due?: number | null;
   /** Stage changes to append to the lead's shard's outbox, in order. */
   changes: StageChangeRecord[];
+  /**
+   * The lead's new place in the query indexes (indexes.ts), written with the record; set by the
+   * core whenever `record` is. A store without indexes ignores it.
+   */
+  index?: IndexUpdate;
 }
 
 /** A stage change in a shard's outbox; acknowledge it once the broker has it. */
@@ -134,6 +140,20 @@ export interface ErasedLead {
   scheduled: boolean;
   /** Stage changes of the lead that were still waiting in the outbox (never published now). */
   outboxEntries: number;
+}
+
+/**
+ * The query indexes of a store that keeps them (the Redis adapter): what erasure needs besides
+ * deleting the record.
+ */
+export interface QueryIndexes {
+  /**
+   * Removes leads from every query index (every stage, every sort, updatedSince) and queues a
+   * tombstone for each on the lead.stage.v1 snapshot topic behind any snapshot of it not yet
+   * published, atomically per shard. Idempotent; a lead not indexed is a no-op apart from its
+   * tombstone.
+   */
+  removeFromIndexes(leadIds: readonly string[]): Promise<void>;
 }
 
 /** Where stage changes are published (lead.stage-changed). Resolves once the broker has them all. */

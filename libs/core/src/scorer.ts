@@ -8,6 +8,7 @@ import {
   type ItemOutcome,
   newRecord,
 } from './apply-lead.ts';
+import { indexEntry } from './indexes.ts';
 import type { CommitGuard, LeadWrite, RecordedChange, ScoreStore } from './ports.ts';
 
 /**
@@ -73,6 +74,7 @@ export async function applyChunk(
       const record = found?.record ?? newRecord(model);
       // A new lead has no schedule entry to keep: undefined makes its first due time differ.
       const scheduled = found ? record.due : undefined;
+      const before = found ? record.state.stage : undefined;
       const r = applyToLead(
         record,
         items,
@@ -92,6 +94,7 @@ export async function applyChunk(
         // The schedule is written only when it moves: most commits leave it alone.
         ...(record.due !== scheduled ? { due: record.due } : {}),
         changes: r.changes,
+        index: { before, entry: indexEntry(lead, record, now, model) },
       });
     }
     if (writes.length === 0) break;
@@ -135,6 +138,7 @@ export async function advanceDue(
         continue;
       }
       const record = found.record;
+      const before = record.state.stage;
       const r = advanceLead(record, lead, now, model, historyLength, guard?.epoch);
       const due = dueOf(record, now, model);
       // The schedule entry is what brought us here: always write it, so that a lead whose
@@ -145,7 +149,7 @@ export async function advanceDue(
       writes.push({
         leadId: lead,
         expected: found.version,
-        ...(rewrite ? { record } : {}),
+        ...(rewrite ? { record, index: { before, entry: indexEntry(lead, record, now, model) } } : {}),
         due,
         changes: r.changes,
       });

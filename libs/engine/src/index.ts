@@ -26,7 +26,7 @@ export {
   type Stage,
 } from './model-types.ts';
 export { type PublishedStage, rebase } from './rebase.ts';
-export { evaluateStage, isDisqualified, isSalesQualified, scoresAt } from './stage.ts';
+export { dimensionScores, evaluateStage, isDisqualified, isSalesQualified, scoresAt } from './stage.ts';
 export {
   copyState,
   type Foreign,

@@ -46,7 +46,8 @@ export interface TopicRecord<T extends TopicName = TopicName> {
  * stage changes (the evaluation computes its own) and outcomes whose result is UNKNOWN.
  */
 export function historyItem(r: TopicRecord): HistoryItem | null {
-  const at = r.timestamp ?? r.record.eventTime;
+  if (r.topic === 'lead.stage.v1') return null;
+  const at = r.timestamp ?? (r.record as { eventTime: number }).eventTime;
   if (r.topic === 'lead.outcome.v1') {
     const o = r.record as RecordByTopic['lead.outcome.v1'];
     if (o.result !== 'WON' && o.result !== 'LOST') return null;

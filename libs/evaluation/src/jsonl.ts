@@ -83,12 +83,14 @@ async function loadFile(file: string, into: LoadedHistory): Promise<void> {
     if (text.trim() === '') continue;
     const r = parseHistoryLine(text, `${file}:${line}`);
     into.records++;
-    if (r.topic === 'lead.stage-changed.v1') {
+    if (r.topic === 'lead.stage-changed.v1' || r.topic === 'lead.stage.v1') {
       into.left.stageChanges++;
       continue;
     }
     try {
-      validateRecord(r.topic, r.record as never, { now: r.timestamp ?? r.record.eventTime });
+      validateRecord(r.topic, r.record as never, {
+        now: r.timestamp ?? (r.record as { eventTime: number }).eventTime,
+      });
     } catch (err) {
       if (!isLeadScorerError(err)) throw err;
       into.left.deadLettered++;

@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { type Catalogue, createCatalogue, createRegistryClient, createSerde } from '@leadscorer/contracts';
 import {
   HISTORY_LENGTH,
+  indexEntry,
   type LeadWrite,
   newRecord,
   RETIRED,
@@ -313,6 +314,7 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
             if (missingIds.length < 5) missingIds.push(id);
           }
           const rebuilt = current?.record ?? newRecord(model);
+          const before = current ? current.record.state.stage : undefined;
           const { record, change } = rebaseLead(
             rebuilt,
             id,
@@ -329,6 +331,7 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
             record,
             due: record.due,
             changes: change ? [change] : [],
+            index: { before, entry: indexEntry(id, record, now, model) },
           });
         }
         if (missing > 0 && !o.allowMissingHistory) {
@@ -347,6 +350,12 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
       }
     }
     phase('rebase');
+
+    // Leads erased while this ran (erasure reaches this generation too, but with the old model's
+    // indexes): erased again with this one's, before any service or reader sees it.
+    await erased.refresh();
+    for (const id of new Set([...replayed.records.keys(), ...touched]))
+      if (erased.has(id)) await next.erase(id);
 
     // 7. Switch.
     const record: GenerationRecord = {

@@ -1,9 +1,9 @@
 import type { Catalogue } from '@leadscorer/contracts';
 import { type ErasedLead, leadHash } from '@leadscorer/core';
 import type { Logger, RedisClient } from '@leadscorer/runtime';
-import { eraseLeadKeys, SHARDS } from '@leadscorer/store';
+import { eraseLeadKeys, type IndexLayout, indexLayoutOf, SHARDS } from '@leadscorer/store';
 import type { Producer } from 'kafkajs';
-import { generationPrefix, readGeneration } from './generation.ts';
+import { generationModel, generationPrefix, readGeneration } from './generation.ts';
 
 /**
  * Erasure of a lead (right to erasure, docs/erasure.md). Three ways in, one way through:
@@ -11,9 +11,10 @@ import { generationPrefix, readGeneration } from './generation.ts';
  * compacted `lead.profile.v1` (lead-context reads both topics). Each:
  *  1. adds the id's hash to the erased list, `<REDIS_KEY_PREFIX>#erased` (hash -> when), which
  *     every consumer service follows (ErasedLeads) and drops the lead's later events by;
- *  2. removes the lead's record, schedule entry and waiting stage changes from the active
- *     generation of keys and from the next one (a rescore's, if one runs), atomically per
- *     generation;
+ *  2. removes the lead's record, schedule entry, query index entries and waiting stage changes
+ *     and snapshots from the active generation of keys and from the next one (a rescore's, if one
+ *     runs), atomically per generation, and queues a `lead.stage.v1` tombstone behind them (the
+ *     outbox relay's snapshot writer sends it in order);
  *  3. writes a tombstone for the lead on `lead.profile.v1` (unless that tombstone is what asked):
  *     compaction then drops the lead's profile, and the archiver drops the lead's records from
  *     the history archive when it reads it;
@@ -44,6 +45,8 @@ export interface ErasureDeps {
   suppressMs: number;
   /** When to look again for what an event in flight wrote (0: not at all). */
   sweepAfterMs: number;
+  /** The query indexes of MODEL_FILE's model, for a deployment with no generation record yet. */
+  layout?: IndexLayout;
 }
 
 export interface ErasureResult {
@@ -102,12 +105,20 @@ export async function eraseLead(
   return { leadHash: hash, repeated, removed };
 }
 
-/** The active generation and the next (a rescore's, while one runs; usually no keys). */
+/**
+ * The active generation and the next (a rescore's, while one runs; usually no keys), each with the
+ * active model's query indexes (a rescore to a model with other stages erases the leads on the
+ * erased list from its generation again before it switches: libs/rescore).
+ */
 async function removeEverywhere(d: ErasureDeps, leadId: string): Promise<ErasedLead> {
-  const active = (await readGeneration(d.redis, d.base))?.generation ?? 0;
+  const record = await readGeneration(d.redis, d.base);
+  const active = record?.generation ?? 0;
+  const layout = record ? indexLayoutOf(generationModel(record)) : d.layout;
   const total: ErasedLead = { record: false, scheduled: false, outboxEntries: 0 };
   for (const g of [active, active + 1]) {
-    add(total, await eraseLeadKeys(d.redis, { prefix: generationPrefix(d.base, g), shards: SHARDS }, leadId));
+    const keys = { prefix: generationPrefix(d.base, g), shards: SHARDS };
+    // The tombstone for lead.stage.v1 is queued where the relay reads: the active generation.
+    add(total, await eraseLeadKeys(d.redis, keys, leadId, layout, g === active));
   }
   return total;
 }

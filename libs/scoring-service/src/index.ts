@@ -32,5 +32,12 @@ export {
   startRelayService,
 } from './service.ts';
 export { KafkaDeadLetterSink, KafkaStageChangeSink } from './sinks.ts';
+export {
+  LEASE_MS,
+  StageSnapshotWriter,
+  type StageSnapshotWriterOptions,
+  sendStageTombstones,
+  snapshotProducer,
+} from './snapshots.ts';
 export { StateGuard, type StateGuardOptions } from './state-guard.ts';
 export { readModel, readModelFile, type ScoringGeneration, type Wiring, wire } from './wiring.ts';

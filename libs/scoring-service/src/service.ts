@@ -15,6 +15,7 @@ import { createScoringProcessor } from './processor.ts';
 import { resolvePublishHold } from './publish-hold.ts';
 import { BackgroundPublisher } from './publisher.ts';
 import { OutboxRelay, relayMinAge } from './relay.ts';
+import { StageSnapshotWriter, snapshotProducer } from './snapshots.ts';
 import { StateGuard } from './state-guard.ts';
 import { type Wiring, wire } from './wiring.ts';
 
@@ -246,14 +247,32 @@ export function startRelayService(
       minAgeMs: w.env.RELAY_MIN_AGE_MS,
       batchSize: 200,
     });
+    // lead.stage.v1: one writer per shard at a time (a lease), with a producer of its own.
+    const producer = snapshotProducer(w.kafka);
+    const snapshots = new StageSnapshotWriter({
+      current: () => w.generation.current(),
+      serde: w.serde,
+      topic: w.catalogue.get('lead.stage.v1').topic,
+      producer,
+      log: w.log.child({ component: 'snapshots' }),
+      intervalMs: w.env.RELAY_INTERVAL_MS,
+      minAgeMs: 0,
+    });
     return {
       start: async () => {
-        relay.setMinAge(relayMinAge(w.env.RELAY_MIN_AGE_MS, await publishHold(w)));
+        const hold = await publishHold(w);
+        relay.setMinAge(relayMinAge(w.env.RELAY_MIN_AGE_MS, hold));
+        snapshots.setMinAge(hold);
+        await producer.connect();
         relay.start();
+        snapshots.start();
       },
-      stopWork: () => relay.stop(),
+      stopWork: async () => {
+        await Promise.all([relay.stop(), snapshots.stop()]);
+        await producer.disconnect();
+      },
       live: () => true,
-      ready: () => relay.isHealthy(),
+      ready: () => relay.isHealthy() && snapshots.isHealthy(),
     };
   });
 }

@@ -10,6 +10,13 @@ import { SHARDS, shardOf } from '@leadscorer/core';
  *   <prefix>:{<NN>}#state         hash     'epoch' -> the state epoch (which life of the data this is);
  *                                          '<group>|<topic>|<partition>' -> the offset up to which that
  *                                          consumer's partition is applied in this shard
+ *   <prefix>:{<NN>}#q:<stage>:<dim> zset   the stage's leads -> order key of dimension <dim>'s score
+ *                                          (core indexes.ts: fixed at write time, right at any later time)
+ *   <prefix>:{<NN>}#q:<stage>:@entered zset the stage's leads -> epoch ms they entered it
+ *   <prefix>:{<NN>}#q@updated     zset     leadId -> Redis server time (µs) of its last write
+ *   <prefix>:{<NN>}#snap          stream   stage changes not yet written to the lead.stage.v1 snapshot
+ *                                          topic (and erasure tombstones), in commit order
+ *   <prefix>:{<NN>}#snaplease     string   which relay instance writes this shard's snapshots now
  *   <prefix>:names                hash     rule id / stage / signal -> its number in stored records
  *                                          (names.ts)
  *
@@ -23,6 +30,10 @@ import { SHARDS, shardOf } from '@leadscorer/core';
  * Key names are part of the memory per lead (Redis allocates them in 16-byte steps), hence the
  * short form. A lead key has ':' right after the tag and the shard-wide keys '#', so no lead id
  * can name a shard-wide key; `<prefix>:names` has no tag at all.
+ *
+ * The query indexes (#q...) are written by the same commit as the record they describe (the
+ * service computes the entries, lua/commit.lua writes them), so they always agree with the stored
+ * records; the read API merges the 64 shards' indexes.
  *
  * Memory is bounded per lead: one record string (its size bounded by the model's rules, caps,
  * signals, dedupe window and history length). The offset watermarks replace per-event dedupe
@@ -57,4 +68,24 @@ export function dueKey(ks: KeySpace, shard: number): string {
 
 export function stateKey(ks: KeySpace, shard: number): string {
   return `${tag(ks, shard)}#state`;
+}
+
+/** A query index of a stage: `sort` is a dimension name or ENTERED. */
+export function queryKey(ks: KeySpace, shard: number, stage: string, sort: string): string {
+  return `${tag(ks, shard)}#q:${stage}:${sort}`;
+}
+
+/** The sort of the index by the time leads entered the stage. */
+export const ENTERED = '@entered';
+
+export function updatedKey(ks: KeySpace, shard: number): string {
+  return `${tag(ks, shard)}#q@updated`;
+}
+
+export function snapshotKey(ks: KeySpace, shard: number): string {
+  return `${tag(ks, shard)}#snap`;
+}
+
+export function snapshotLeaseKey(ks: KeySpace, shard: number): string {
+  return `${tag(ks, shard)}#snaplease`;
 }

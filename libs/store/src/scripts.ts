@@ -14,6 +14,9 @@ export const SCRIPTS = {
   commit: { command: 'leadscorerCommit', file: 'commit.lua' },
   registerNames: { command: 'leadscorerRegisterNames', file: 'register-names.lua' },
   erase: { command: 'leadscorerErase', file: 'erase.lua' },
+  snapshotLease: { command: 'leadscorerSnapshotLease', file: 'snapshot-lease.lua' },
+  snapshotAck: { command: 'leadscorerSnapshotAck', file: 'snapshot-ack.lua' },
+  zcards: { command: 'leadscorerZcards', file: 'zcards.lua' },
 } as const;
 
 export type ScriptName = keyof typeof SCRIPTS;
@@ -25,6 +28,9 @@ export interface Scripts {
   commit: Call;
   registerNames: Call;
   erase: Call;
+  snapshotLease: Call;
+  snapshotAck: Call;
+  zcards: Call;
 }
 
 export function scriptSource(name: ScriptName): string {

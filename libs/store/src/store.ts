@@ -2,8 +2,10 @@ import {
   type CommitGuard,
   type CommitResult,
   type ErasedLead,
+  indexEntry,
   type LeadRecord,
   type LeadWrite,
+  listedStages,
   type PartitionGuard,
   type Position,
   PositionMarks,
@@ -21,7 +23,20 @@ import { LeadScorerError } from '@leadscorer/errors';
 import type { Cluster, Redis } from 'ioredis';
 import { decodeRecord, encodeRecord } from './codec.ts';
 import { redisError } from './errors.ts';
-import { dueKey, type KeySpace, leadKey, namesKey, outboxKey, shardOf, stateKey } from './keys.ts';
+import {
+  dueKey,
+  ENTERED,
+  type KeySpace,
+  leadKey,
+  namesKey,
+  outboxKey,
+  queryKey,
+  shardOf,
+  snapshotKey,
+  snapshotLeaseKey,
+  stateKey,
+  updatedKey,
+} from './keys.ts';
 import { modelNames, NameTable, nameField, UnknownName } from './names.ts';
 import { defineScripts, isCluster, type Scripts } from './scripts.ts';
 
@@ -64,6 +79,11 @@ export class RedisScoreStore implements ScoreStore {
 
   get keys(): KeySpace {
     return this.opts.keys;
+  }
+
+  /** What the query indexes hold under this model (commitCall's `layout`). */
+  get indexLayout(): IndexLayout {
+    return indexLayoutOf(this.opts.model);
   }
 
   /** The name registry, read (and extended by this model's new names) once; `fresh` re-reads it. */
@@ -169,7 +189,9 @@ export class RedisScoreStore implements ScoreStore {
     const started = performance.now();
     const marks = calls.map(() => (partition ? this.marks.next(partition.next) : undefined));
     const replies = await Promise.all(
-      calls.map((c, i) => this.sendCommit(commitCall(keys, c.writes, now, names, guard, c.shards, marks[i]))),
+      calls.map((c, i) =>
+        this.sendCommit(commitCall(keys, c.writes, now, names, guard, c.shards, marks[i], this.indexLayout)),
+      ),
     ).catch((err: unknown) => {
       throw redisError(err, 'commit');
     });
@@ -244,6 +266,116 @@ export class RedisScoreStore implements ScoreStore {
     }
   }
 
+  /**
+   * Removes leads from every query index and queues a lead.stage.v1 tombstone for each behind any
+   * snapshot of it not yet written (the snapshot writer sends them in order): what erasure calls
+   * besides deleting the record. One MULTI per shard: atomic per shard, idempotent.
+   */
+  async removeFromIndexes(leadIds: readonly string[]): Promise<void> {
+    const { client, keys } = this.opts;
+    const { dimensions, listed: stages } = this.indexLayout;
+    const sorts = [...dimensions, ENTERED];
+    const byShard = new Map<number, string[]>();
+    for (const id of leadIds) {
+      const shard = shardOf(id, keys.shards);
+      const list = byShard.get(shard);
+      if (list) list.push(id);
+      else byShard.set(shard, [id]);
+    }
+    try {
+      await Promise.all(
+        [...byShard].map(async ([shard, ids]) => {
+          const m = client.multi();
+          for (const stage of stages)
+            for (const sort of sorts) m.zrem(queryKey(keys, shard, stage, sort), ...ids);
+          m.zrem(updatedKey(keys, shard), ...ids);
+          for (const id of ids) m.xadd(snapshotKey(keys, shard), '*', 'lead', id, 't', '');
+          const replies = (await m.exec()) ?? [];
+          for (const [err] of replies) if (err) throw err;
+        }),
+      );
+    } catch (err) {
+      throw redisError(err, 'remove from indexes');
+    }
+  }
+
+  /**
+   * Takes or renews the lease on writing a shard's lead.stage.v1 snapshots for `ms`: true while
+   * `token` holds it.
+   */
+  async snapshotLease(shard: number, token: string, ms: number): Promise<boolean> {
+    try {
+      return (await this.scripts.snapshotLease(1, snapshotLeaseKey(this.opts.keys, shard), token, ms)) === 1;
+    } catch (err) {
+      throw redisError(err, 'snapshot lease');
+    }
+  }
+
+  /**
+   * A shard's snapshots not yet written to lead.stage.v1, oldest first, recorded at least
+   * `minAgeMs` before `now`: the stage change recorded (as in the outbox), or null for an erasure
+   * tombstone.
+   */
+  async pendingSnapshots(
+    shard: number,
+    count: number,
+    minAgeMs: number,
+    now: number,
+  ): Promise<{ id: string; lead: string; change: StageChangeRecord | null }[]> {
+    try {
+      // Stream ids carry Redis's clock: entries younger than the publish hold wait (as the outbox).
+      const end = minAgeMs > 0 ? String(Math.max(0, now - minAgeMs)) : '+';
+      const entries = await this.opts.client.xrange(
+        snapshotKey(this.opts.keys, shard),
+        '-',
+        end,
+        'COUNT',
+        count,
+      );
+      return entries.map(([id, fields]) => {
+        const t = fields[fields.indexOf('t') + 1] ?? '';
+        return {
+          id,
+          lead: fields[fields.indexOf('lead') + 1]!,
+          change: t === '' ? null : (JSON.parse(t) as StageChangeRecord),
+        };
+      });
+    } catch (err) {
+      throw redisError(err, 'snapshot read');
+    }
+  }
+
+  /** Removes written snapshots while `token` holds the shard's lease; false when it does not. */
+  async ackSnapshots(shard: number, token: string, ids: readonly string[]): Promise<boolean> {
+    if (ids.length === 0) return true;
+    const { keys } = this.opts;
+    try {
+      const n = await this.scripts.snapshotAck(
+        2,
+        snapshotLeaseKey(keys, shard),
+        snapshotKey(keys, shard),
+        token,
+        ...ids,
+      );
+      return n !== -1;
+    } catch (err) {
+      throw redisError(err, 'snapshot ack');
+    }
+  }
+
+  /** Snapshots waiting in every shard (a gauge). */
+  async snapshotDepth(): Promise<number> {
+    const { keys, client } = this.opts;
+    try {
+      const lens = await Promise.all(
+        Array.from({ length: keys.shards }, (_, s) => client.xlen(snapshotKey(keys, s))),
+      );
+      return lens.reduce((a, b) => a + b, 0);
+    } catch (err) {
+      throw redisError(err, 'snapshot depth');
+    }
+  }
+
   /** Sends a commit call built beforehand (the benchmark times the script alone this way). */
   sendCommit(call: CommitCall): Promise<unknown[]> {
     return this.scripts.commit(call.numKeys, ...call.keysAndArgs) as Promise<unknown[]>;
@@ -270,9 +402,20 @@ export class RedisScoreStore implements ScoreStore {
       await Promise.all(
         [...byShard].map(async ([shard, list]) => {
           const p = client.pipeline();
+          const { dimensions: dims, listed } = this.indexLayout;
           for (const [leadId, record] of list) {
             p.set(leadKey(keys, leadId), encodeRecord(record, now, names));
             if (record.due !== null) p.zadd(dueKey(keys, shard), record.due, leadId);
+            // The query indexes, as a commit writes them for a new lead (the write time in µs:
+            // the loader's clock, as no commit has the server's here).
+            const entry = indexEntry(leadId, record, now, this.opts.model);
+            if (listed.includes(entry.stage)) {
+              dims.forEach((d, i) => {
+                p.zadd(queryKey(keys, shard, entry.stage, d), entry.order[i]!, leadId);
+              });
+              p.zadd(queryKey(keys, shard, entry.stage, ENTERED), entry.enteredAt, leadId);
+            }
+            p.zadd(updatedKey(keys, shard), now * 1000, leadId);
           }
           const replies = (await p.exec()) ?? [];
           for (const [err] of replies) if (err) throw err;
@@ -367,7 +510,7 @@ export class RedisScoreStore implements ScoreStore {
   }
 
   erase(leadId: string): Promise<ErasedLead> {
-    return eraseLeadKeys(this.opts.client, this.opts.keys, leadId);
+    return eraseLeadKeys(this.opts.client, this.opts.keys, leadId, this.indexLayout);
   }
 
   async outboxDepth(): Promise<number> {
@@ -418,6 +561,8 @@ export function commitCall(
   shards: readonly number[] = shardsOf(writes, keys.shards),
   /** The position mark this call writes (PositionMarks.next): required with a partition guard. */
   mark?: string,
+  /** What the query indexes hold (RedisScoreStore.indexLayout); none: a write's `index` is ignored. */
+  layout: IndexLayout = { dimensions: [], listed: [] },
 ): CommitCall {
   const slot = new Map(shards.map((shard, i) => [shard, i + 1]));
   const shardKeys: string[] = [];
@@ -425,6 +570,18 @@ export function commitCall(
     shardKeys.push(outboxKey(keys, shard), dueKey(keys, shard), stateKey(keys, shard));
   const leadKeys: string[] = [];
   const packed = new CommitPacker();
+  // Further keys (indexes, snapshot streams), each passed once, named by position by the ops.
+  const extra: string[] = [];
+  const extraAt = new Map<string, number>();
+  const x = (key: string): number => {
+    let at = extraAt.get(key);
+    if (at === undefined) {
+      extra.push(key);
+      at = extra.length;
+      extraAt.set(key, at);
+    }
+    return at;
+  };
   for (const w of writes) {
     leadKeys.push(leadKey(keys, w.leadId));
     packed.u8(slot.get(shardOf(w.leadId, keys.shards))!);
@@ -437,19 +594,89 @@ export function commitCall(
       packed.f64(w.due);
     }
     packed.u16(w.changes.length);
-    for (const change of w.changes) packed.bytes(Buffer.from(JSON.stringify(change)));
+    const json = w.changes.map((change) => Buffer.from(JSON.stringify(change)));
+    for (const b of json) packed.bytes(b);
+    packIndexOps(packed, keys, w, json, layout, x);
   }
   return {
-    numKeys: shardKeys.length + leadKeys.length,
+    numKeys: shardKeys.length + leadKeys.length + extra.length,
     keysAndArgs: [
       ...shardKeys,
       ...leadKeys,
+      ...extra,
       shards.length,
       packed.take(),
       guard?.epoch ?? '',
       guard?.partition ? packGuard(guard.partition, shards, mark) : '',
+      extra.length,
     ],
   };
+}
+
+/**
+ * What the query indexes hold: the sorts (the model's dimensions, plus the entry time) of every
+ * listed stage (core listedStages), and every lead in updatedSince.
+ */
+export interface IndexLayout {
+  dimensions: readonly string[];
+  listed: readonly string[];
+}
+
+export function indexLayoutOf(model: Model): IndexLayout {
+  return { dimensions: model.dimensions.map((d) => d.name), listed: listedStages(model) };
+}
+
+/** lua/commit.lua's op kinds. */
+const OP = { zadd: 1, zaddNx: 2, zrem: 3, zaddServerTime: 4, xadd: 5 } as const;
+
+/**
+ * A write's ops: its move in the query indexes (out of the stage the indexes hold it under when
+ * that differs, into its stage's sorts; the entry time kept while the stage stays), its
+ * updatedSince entry, and its stage changes queued for the lead.stage.v1 snapshot writer.
+ */
+function packIndexOps(
+  packed: CommitPacker,
+  keys: KeySpace,
+  w: LeadWrite,
+  changes: readonly Buffer[],
+  layout: IndexLayout,
+  x: (key: string) => number,
+): void {
+  const { dimensions, listed } = layout;
+  const shard = shardOf(w.leadId, keys.shards);
+  const ops: (() => void)[] = [];
+  const op = (kind: number, key: string, score?: number): void => {
+    ops.push(() => {
+      packed.u8(kind);
+      packed.u16(x(key));
+      if (score !== undefined) packed.f64(score);
+    });
+  };
+  if (w.record && w.index) {
+    const { before, entry } = w.index;
+    const moved = before !== undefined && before !== entry.stage;
+    if (moved && listed.includes(before)) {
+      for (const d of dimensions) op(OP.zrem, queryKey(keys, shard, before, d));
+      op(OP.zrem, queryKey(keys, shard, before, ENTERED));
+    }
+    if (listed.includes(entry.stage)) {
+      dimensions.forEach((d, i) => {
+        op(OP.zadd, queryKey(keys, shard, entry.stage, d), entry.order[i]!);
+      });
+      // Same stage and no stage change on the way (a write can leave a stage and come back):
+      // keep the time it entered (NX; a lead indexed before it had history gets one).
+      const kind = before === entry.stage && w.changes.length === 0 ? OP.zaddNx : OP.zadd;
+      op(kind, queryKey(keys, shard, entry.stage, ENTERED), entry.enteredAt);
+    }
+    op(OP.zaddServerTime, updatedKey(keys, shard));
+  }
+  packed.u16(ops.length + changes.length);
+  for (const f of ops) f();
+  for (const b of changes) {
+    packed.u8(OP.xadd);
+    packed.u16(x(snapshotKey(keys, shard)));
+    packed.bytes(b);
+  }
 }
 
 /** The partition guard argument (lua/commit.lua ARGV[4]). */
@@ -548,24 +775,39 @@ class CommitPacker {
 }
 
 /**
- * Removes one lead from a generation of keys (lua/erase.lua): its record, schedule entry and
- * waiting outbox entries, atomically. Needs no model, so an erasure reaches a generation that no
- * service has a store of (a rescore's next one).
+ * Removes one lead from a generation of keys (lua/erase.lua), atomically: its record, schedule
+ * entry, query index entries (those of `layout`) and what of it waits in the outbox and the
+ * lead.stage.v1 snapshot stream; with `tombstone`, queues a lead.stage.v1 tombstone for the
+ * snapshot writer (in the generation the relay works on). Needs no more than the layout, so an
+ * erasure reaches a generation no service has a store of (a rescore's next one).
  */
 export async function eraseLeadKeys(
   client: Redis | Cluster,
   keys: KeySpace,
   leadId: string,
+  layout?: IndexLayout,
+  tombstone = layout !== undefined,
 ): Promise<ErasedLead> {
   const shard = shardOf(leadId, keys.shards);
+  const indexes = layout
+    ? [
+        ...layout.listed.flatMap((stage) =>
+          [...layout.dimensions, ENTERED].map((sort) => queryKey(keys, shard, stage, sort)),
+        ),
+        updatedKey(keys, shard),
+      ]
+    : [];
   try {
     const [record, scheduled, outbox] = (await defineScripts(client).erase(
-      3,
+      4 + indexes.length,
       leadKey(keys, leadId),
       dueKey(keys, shard),
       outboxKey(keys, shard),
+      snapshotKey(keys, shard),
+      ...indexes,
       leadId,
       500,
+      tombstone ? '1' : '0',
     )) as number[];
     return { record: record === 1, scheduled: scheduled === 1, outboxEntries: outbox ?? 0 };
   } catch (err) {

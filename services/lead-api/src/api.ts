@@ -1,11 +1,11 @@
-import type { ScoreStore } from '@leadscorer/core';
+import type { LeadRecord, ScoreStore } from '@leadscorer/core';
 import { explain, type Model, transitionId } from '@leadscorer/engine';
 import { isRetryable } from '@leadscorer/errors';
 import type { Logger, Route } from '@leadscorer/runtime';
 import { checkApiKey } from './auth.ts';
 import { OPENAPI } from './openapi.ts';
 
-const MAX_ID = 128;
+export const MAX_ID = 128;
 
 type Answer = NonNullable<Awaited<ReturnType<Route>>>;
 
@@ -66,7 +66,7 @@ async function withDeadline<T>(p: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-function notAllowed(allow: string): Answer {
+export function notAllowed(allow: string): Answer {
   return {
     status: 405,
     body: { error: 'method_not_allowed', message: `only ${allow}` },
@@ -111,34 +111,35 @@ export function leadRoutes(deps: {
     const found = (await store.read([leadId])).get(leadId)?.record;
     if (!found)
       return { status: 404, body: { error: 'not_found', message: `no lead ${JSON.stringify(leadId)}` } };
-    const now = clock();
-    const e = explain(found.state, now, model);
-    return {
-      status: 200,
-      body: {
-        leadId,
-        stage: e.stage,
-        stageNow: e.stageNow,
-        scores: e.scores,
-        explanation: {
-          contributions: e.contributions,
-          fit: e.fit,
-          signals: e.signals,
-          salesQualified: e.salesQualified,
-          disqualified: e.disqualified,
-        },
-        recentStageChanges: found.history.map((h) => ({
-          eventId: transitionId(leadId, h.seq, h.from, h.to, deps.epoch?.() ?? '0'),
-          sequence: h.seq,
-          fromStage: h.from,
-          toStage: h.to,
-          cause: h.cause,
-          eventTime: h.eventTime,
-          decidedAt: h.at,
-        })),
-        modelVersion: model.version,
-        asOf: now,
-      },
-    };
+    return { status: 200, body: leadView(leadId, found, clock(), model, deps.epoch?.() ?? '0') };
+  };
+}
+
+/** A lead as GET /leads/{id} (and the batch read) answers it. */
+export function leadView(leadId: string, found: LeadRecord, now: number, model: Model, epoch: string) {
+  const e = explain(found.state, now, model);
+  return {
+    leadId,
+    stage: e.stage,
+    stageNow: e.stageNow,
+    scores: e.scores,
+    explanation: {
+      contributions: e.contributions,
+      fit: e.fit,
+      signals: e.signals,
+      salesQualified: e.salesQualified,
+      disqualified: e.disqualified,
+    },
+    recentStageChanges: found.history.map((h) => ({
+      eventId: transitionId(leadId, h.seq, h.from, h.to, epoch),
+      sequence: h.seq,
+      fromStage: h.from,
+      toStage: h.to,
+      cause: h.cause,
+      eventTime: h.eventTime,
+      decidedAt: h.at,
+    })),
+    modelVersion: model.version,
+    asOf: now,
   };
 }

@@ -1,9 +1,10 @@
-import { createRedis, type RunningService, runMain, startService } from '@leadscorer/runtime';
+import { createRedis, type Route, type RunningService, runMain, startService } from '@leadscorer/runtime';
 import { ActiveGeneration, clockOf, readModelFile, StateGuard } from '@leadscorer/scoring-service';
-import { RedisScoreStore, SHARDS } from '@leadscorer/store';
+import { RedisLeadQueries, RedisScoreStore, SHARDS } from '@leadscorer/store';
 import { leadRoutes, readApi } from './api.ts';
 import { type LeadApiEnv, loadLeadApiEnv } from './config.ts';
 import { OPENAPI } from './openapi.ts';
+import { queryRoutes } from './queries.ts';
 import { redisReadiness } from './readiness.ts';
 
 /** The read API: answers from Redis, decayed to now by the engine. Stateless; scale freely. */
@@ -32,6 +33,11 @@ export async function startLeadApi(
           record,
           model,
           store: new RedisScoreStore({
+            client: redis,
+            keys: { prefix: record.prefix, shards: SHARDS },
+            model,
+          }),
+          queries: new RedisLeadQueries({
             client: redis,
             keys: { prefix: record.prefix, shards: SHARDS },
             model,
@@ -84,11 +90,18 @@ export async function startLeadApi(
         routeTemplates: Object.keys(OPENAPI.paths),
         routes: [
           readApi(
-            leadRoutes({
-              current: () => generation.current(),
-              clock: clockOf(env),
-              epoch: () => state.epoch,
-            }),
+            firstOf(
+              queryRoutes({
+                current: () => generation.current(),
+                clock: clockOf(env),
+                epoch: () => state.epoch,
+              }),
+              leadRoutes({
+                current: () => generation.current(),
+                clock: clockOf(env),
+                epoch: () => state.epoch,
+              }),
+            ),
             {
               apiKeyHashes: env.apiKeyHashes,
               deadlineMs: env.REQUEST_TIMEOUT_MS,
@@ -100,6 +113,17 @@ export async function startLeadApi(
       };
     },
   });
+}
+
+/** The first route that answers. */
+function firstOf(...routes: Route[]): Route {
+  return async (req, url) => {
+    for (const route of routes) {
+      const answer = await route(req, url);
+      if (answer) return answer;
+    }
+    return undefined;
+  };
 }
 
 export { runMain };

@@ -60,7 +60,9 @@ export function renderAsyncApi({ catalogue, schemas, examples, version }: AsyncA
           ? `The lead scorer consumes ${t.topic}; privacy or CRM systems publish ${messageName} records keyed by lead id.`
           : receives
             ? `The lead scorer consumes ${t.topic}; producers publish ${messageName} records keyed by lead id.`
-            : `The lead scorer publishes ${t.topic}; subscribers deduplicate on eventId.`,
+            : t.cleanupPolicy === 'compact'
+              ? `The lead scorer publishes ${t.topic}; subscribers keep the newest record per key (a null value: the lead was erased).`
+              : `The lead scorer publishes ${t.topic}; subscribers deduplicate on eventId.`,
       messages: [{ $ref: `#/channels/${channelId}/messages/${messageName}` }],
     };
     if (t.deadLetterTopic) addDeadLetterChannel(t, channels, operations);

@@ -33,7 +33,7 @@ describe('AsyncAPI document', () => {
     expect(addresses).toContain('engagement.web-visit.v1.dlq');
     expect(addresses).toContain('lead.stage-changed.v1');
     expect(addresses).toContain('lead.erasure-requests.v1.dlq');
-    expect(addresses).toHaveLength(15);
+    expect(addresses).toHaveLength(16);
     expect(doc.components.messages.WebVisit.payload.schema.name).toBe('WebVisit');
     expect(doc.operations.sendLeadStageChanged.action).toBe('send');
     expect(doc.operations.receiveWebVisit.action).toBe('receive');

@@ -8,6 +8,7 @@ import { type LeadProfile, leadProfileSchema } from './lead.profile.v1.ts';
 import { type SalesQualification, salesQualificationSchema } from './sales.qualification.v1.ts';
 import { type LeadOutcome, leadOutcomeSchema } from './lead.outcome.v1.ts';
 import { type LeadStageChanged, leadStageChangedSchema } from './lead.stage-changed.v1.ts';
+import { type LeadStage, leadStageSchema } from './lead.stage.v1.ts';
 import { type LeadErasureRequest, leadErasureRequestSchema } from './lead.erasure-requests.v1.ts';
 
 export * from './engagement.web-visit.v1.ts';
@@ -17,6 +18,7 @@ export * from './lead.profile.v1.ts';
 export * from './sales.qualification.v1.ts';
 export * from './lead.outcome.v1.ts';
 export * from './lead.stage-changed.v1.ts';
+export * from './lead.stage.v1.ts';
 export * from './lead.erasure-requests.v1.ts';
 
 /** The record type each topic carries. */
@@ -28,6 +30,7 @@ export interface RecordByTopic {
   'sales.qualification.v1': SalesQualification;
   'lead.outcome.v1': LeadOutcome;
   'lead.stage-changed.v1': LeadStageChanged;
+  'lead.stage.v1': LeadStage;
   'lead.erasure-requests.v1': LeadErasureRequest;
 }
 
@@ -40,5 +43,6 @@ export const AVRO_SCHEMAS: { readonly [T in TopicName]: Record<string, unknown> 
   'sales.qualification.v1': salesQualificationSchema,
   'lead.outcome.v1': leadOutcomeSchema,
   'lead.stage-changed.v1': leadStageChangedSchema,
+  'lead.stage.v1': leadStageSchema,
   'lead.erasure-requests.v1': leadErasureRequestSchema,
 };
