@@ -56,6 +56,8 @@ export const REDIS_SERVICE_COMMANDS = [
   'xlen',
   // The rescore walks a generation (never KEYS).
   'scan',
+  // Redis's own clock for the updatedSince index (lua/commit.lua), so no client clock skews it.
+  'time',
 ] as const;
 
 /** The key patterns of a deployment whose REDIS_KEY_PREFIX is `prefix`. */
