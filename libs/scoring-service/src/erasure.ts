@@ -4,6 +4,7 @@ import type { Logger, RedisClient } from '@leadscorer/runtime';
 import { eraseLeadKeys, type IndexLayout, indexLayoutOf, SHARDS } from '@leadscorer/store';
 import type { Producer } from 'kafkajs';
 import { generationModel, generationPrefix, readGeneration } from './generation.ts';
+import { Poll } from './poll.ts';
 
 /**
  * Erasure of a lead (right to erasure, docs/erasure.md). Three ways in, one way through:
@@ -145,10 +146,15 @@ export class ErasedLeads {
   private hashes = new Map<string, number>();
   private since = 0;
   private polls = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly poll: Poll;
 
   constructor(opts: { redis: RedisClient; base: string; log: Logger; pollMs: number; suppressMs: number }) {
     this.opts = opts;
+    this.poll = new Poll(
+      opts.pollMs,
+      () => this.refresh(),
+      (err) => opts.log.debug({ err }, 'could not read the erased list; next time'),
+    );
   }
 
   get size(): number {
@@ -176,22 +182,10 @@ export class ErasedLeads {
   }
 
   start(): void {
-    const tick = () => {
-      this.refresh()
-        .catch((err: unknown) => this.opts.log.debug({ err }, 'could not read the erased list; next time'))
-        .finally(() => {
-          if (this.timer) {
-            this.timer = setTimeout(tick, this.opts.pollMs);
-            this.timer.unref();
-          }
-        });
-    };
-    this.timer = setTimeout(tick, this.opts.pollMs);
-    this.timer.unref();
+    this.poll.start();
   }
 
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.poll.stop();
   }
 }

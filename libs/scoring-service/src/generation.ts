@@ -1,6 +1,7 @@
 import { loadModel, type Model } from '@leadscorer/engine';
 import { LeadScorerError } from '@leadscorer/errors';
 import type { Logger, RedisClient } from '@leadscorer/runtime';
+import { Poll } from './poll.ts';
 
 /**
  * Generations of keys. Every lead record, outbox, schedule and state hash lives under a key
@@ -75,12 +76,17 @@ export interface ActiveGenerationOptions<T> {
 export class ActiveGeneration<T extends { record: GenerationRecord; model: Model }> {
   private readonly opts: ActiveGenerationOptions<T>;
   private active: T | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly poll: Poll;
   private readonly listeners: ((g: T) => void)[] = [];
   private refreshing: Promise<boolean> | undefined;
 
   constructor(opts: ActiveGenerationOptions<T>) {
     this.opts = opts;
+    this.poll = new Poll(
+      opts.pollMs ?? 1_000,
+      () => this.refresh(),
+      (err) => opts.log.debug({ err }, 'could not read the active generation'),
+    );
   }
 
   async init(): Promise<T> {
@@ -144,23 +150,11 @@ export class ActiveGeneration<T extends { record: GenerationRecord; model: Model
 
   /** Polls for a switch until stop(). */
   start(): void {
-    const tick = () => {
-      this.refresh()
-        .catch((err: unknown) => this.opts.log.debug({ err }, 'could not read the active generation'))
-        .finally(() => {
-          if (this.timer) {
-            this.timer = setTimeout(tick, this.opts.pollMs ?? 1_000);
-            this.timer.unref();
-          }
-        });
-    };
-    this.timer = setTimeout(tick, this.opts.pollMs ?? 1_000);
-    this.timer.unref();
+    this.poll.start();
   }
 
   stop(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.poll.stop();
   }
 
   private make(record: GenerationRecord): T {
