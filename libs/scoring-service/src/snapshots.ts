@@ -87,6 +87,8 @@ export class StageSnapshotWriter {
     let written = 0;
     try {
       for (let shard = 0; shard < store.shards && !this.stopped; shard++) {
+        // A rescore switched generations meanwhile: the next pass works on the new one.
+        if (this.opts.current().store !== store) break;
         for (;;) {
           if (!(await store.snapshotLease(shard, this.token, leaseMs))) break;
           const pending = await store.pendingSnapshots(shard, batch, this.opts.minAgeMs, Date.now());

@@ -305,7 +305,16 @@ export class RedisScoreStore implements ScoreStore {
    */
   async snapshotLease(shard: number, token: string, ms: number): Promise<boolean> {
     try {
-      return (await this.scripts.snapshotLease(1, snapshotLeaseKey(this.opts.keys, shard), token, ms)) === 1;
+      const { keys } = this.opts;
+      return (
+        (await this.scripts.snapshotLease(
+          2,
+          snapshotLeaseKey(keys, shard),
+          stateKey(keys, shard),
+          token,
+          ms,
+        )) === 1
+      );
     } catch (err) {
       throw redisError(err, 'snapshot lease');
     }
