@@ -131,6 +131,28 @@ describe('PartitionTracker', () => {
     // The consumer seeks there; the chunk it reads next starts there and is accepted.
     expect((await tracker.begin('t', 4, 200, '0')).partition?.next).toBe(199);
   });
+
+  it('does not seek back on positions of a generation being deleted: the consumer follows the switch instead', async () => {
+    await tracker.begin('t', 5, 0, '0');
+    await tracker.done('t', 5, 299, '0');
+    // A rescore retired the generation; a fresh consumer (a rebalance) finds lower positions.
+    const marks = (await store.positions('g|t|5')).map((p) => p?.mark ?? null);
+    await store.commit([], T, {
+      epoch: '0',
+      partition: { field: 'g|t|5', known: new Map(marks.map((m, s) => [s, m])), next: 99, allShards: true },
+    });
+    await store.initialize('retired:1', true);
+    const fresh = new PartitionTracker({ store: () => store, group: 'g', log, metrics, clock: () => T });
+    const retired = await fresh.begin('t', 5, 300, '0').catch((e: unknown) => e);
+    expect((retired as LeadScorerError).code).toBe('GENERATION_RETIRED');
+    // Then deleted: its positions are gone, and so is its epoch.
+    store.wipe();
+    const lost = await fresh.begin('t', 5, 300, '0').catch((e: unknown) => e);
+    expect((lost as LeadScorerError).code).toBe('STATE_LOST');
+    // A quiet partition's audit leaves it to the next chunk rather than reading it from the start.
+    expect(await tracker.audit(0)).toEqual([]);
+    expect((await metrics.partitionRewinds.get()).values).toEqual([]);
+  });
 });
 
 describe('StateGuard', () => {

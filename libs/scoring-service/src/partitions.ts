@@ -1,4 +1,10 @@
-import type { CommitGuard, PartitionGuard, Position, ScoreStore } from '@leadscorer/core';
+import {
+  type CommitGuard,
+  type PartitionGuard,
+  type Position,
+  RETIRED,
+  type ScoreStore,
+} from '@leadscorer/core';
 import { LeadScorerError } from '@leadscorer/errors';
 import type { Logger, Metrics } from '@leadscorer/runtime';
 
@@ -22,6 +28,9 @@ import type { Logger, Metrics } from '@leadscorer/runtime';
  *   reads the positions: Kafka's committed offset may be ahead of what Redis still holds, so it
  *   seeks back to one past the lowest position when that is below where Kafka would start it.
  *   Events it reads twice are skipped by the leads' offset watermarks.
+ * - Positions that call for a seek back are trusted only once the shards still hold the epoch the
+ *   consumer works in, read after them: a generation a rescore retired and is deleting loses its
+ *   positions shard by shard, which says nothing of where the consumer is (it is about to switch).
  */
 export interface PartitionTrackerOptions {
   /** The store of the active generation of keys (a switch resets the tracker). */
@@ -44,6 +53,8 @@ interface Entry {
   rewoundTo?: number;
   validated: boolean;
   lastAdvance: number;
+  /** The state epoch the positions were read in. */
+  epoch: string;
 }
 
 export class PartitionTracker {
@@ -89,6 +100,7 @@ export class PartitionTracker {
       validated: true,
       lastAdvance: 0,
       lastActivity: Date.now(),
+      epoch,
     };
     if (present.length === 0) {
       // A partition this group never applied: mark every shard at the start.
@@ -103,6 +115,7 @@ export class PartitionTracker {
       const start = restartAt(positions);
       const accepted = e?.rewoundTo !== undefined && firstOffset <= e.rewoundTo;
       if (firstOffset > start && !accepted) {
+        await this.expectEpoch(epoch);
         this.rewind(entry, firstOffset, start);
         throw new LeadScorerError(
           'PARTITION_FENCED',
@@ -145,6 +158,11 @@ export class PartitionTracker {
       // A chunk began meanwhile: its own commits check the marks.
       if (this.entries.get(k) !== e || e.lastActivity > now) continue;
       if (positions.every((p, shard) => (p?.mark ?? null) === (e.guard.known.get(shard) ?? null))) continue;
+      // A generation being deleted, or a state lost: the next chunk's guard says what to do.
+      if (!(await this.inEpoch(e.epoch))) {
+        e.validated = false;
+        continue;
+      }
       const start = restartAt(positions);
       const at = e.guard.next + 1;
       if (start < at) {
@@ -155,6 +173,20 @@ export class PartitionTracker {
       }
     }
     return seeks;
+  }
+
+  /** Whether every shard holds `epoch` now. */
+  private async inEpoch(epoch: string): Promise<boolean> {
+    return (await this.opts.store().epochs()).every((e) => e === epoch);
+  }
+
+  /** Throws what a commit would (GENERATION_RETIRED, STATE_LOST) unless every shard holds `epoch`. */
+  private async expectEpoch(epoch: string): Promise<void> {
+    const epochs = await this.opts.store().epochs();
+    if (epochs.every((e) => e === epoch)) return;
+    if (epochs.some((e) => e?.startsWith(RETIRED)))
+      throw new LeadScorerError('GENERATION_RETIRED', 'a rescore retired this generation of keys');
+    throw new LeadScorerError('STATE_LOST', `the shards no longer hold state epoch ${epoch}`);
   }
 
   private rewind(entry: Entry, from: number, to: number): void {

@@ -85,6 +85,17 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
   const tracing = deps.tracing ?? createTracing({ service: 'scoring' });
   let lastEpoch: string | undefined;
   let lastGeneration: number | undefined;
+  /** What a refused commit (or position read) means before the consumer retries the chunk. */
+  const storeFailed = async (err: unknown, topic: string, partition: number): Promise<never> => {
+    const code = (err as LeadScorerError).code;
+    // Positions not where this consumer left them: read them again before the retry.
+    if (code === 'PARTITION_FENCED') partitions.invalidate(topic, partition);
+    if (code === 'STATE_LOST') state.lost((err as Error).message);
+    // A rescore retired this generation and switches to the next within seconds: wait for the
+    // switch here (the consumer's backoff would grow meanwhile), then retry on the new one.
+    if (code === 'GENERATION_RETIRED') await followSwitch(generation);
+    throw err;
+  };
   const processChunk = async (messages: InboundMessage[], traces: ChunkTraces): Promise<void> => {
     const g = generation.current();
     const { model, store, scorer } = g;
@@ -105,7 +116,9 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
     lastEpoch = epoch;
     const { topic: chunkTopic, partition } = messages[0]!;
     const last = Number(messages[messages.length - 1]!.offset);
-    const guard = await partitions.begin(chunkTopic, partition, Number(messages[0]!.offset), epoch);
+    const guard = await partitions
+      .begin(chunkTopic, partition, Number(messages[0]!.offset), epoch)
+      .catch((err: unknown) => storeFailed(err, chunkTopic, partition));
     const now = clock();
     const items: ApplyItem[] = [];
     const eventTimes: number[] = [];
@@ -193,21 +206,11 @@ export function createScoringProcessor(deps: ProcessorDeps): BatchProcessor {
       return;
     }
 
-    let chunk: Awaited<ReturnType<typeof applyChunk>>;
     traces.startCommit(items);
-    try {
-      chunk = await applyChunk(store, items, now, scorer, guard);
-      traces.endCommit();
-    } catch (err) {
-      const code = (err as LeadScorerError).code;
-      // Positions not where this consumer left them: read them again before the retry.
-      if (code === 'PARTITION_FENCED') partitions.invalidate(chunkTopic, partition);
-      if (code === 'STATE_LOST') state.lost((err as Error).message);
-      // A rescore retired this generation and switches to the next within seconds: wait for the
-      // switch here (the consumer's backoff would grow meanwhile), then retry on the new one.
-      if (code === 'GENERATION_RETIRED') await followSwitch(generation);
-      throw err;
-    }
+    const chunk = await applyChunk(store, items, now, scorer, guard).catch((err: unknown) =>
+      storeFailed(err, chunkTopic, partition),
+    );
+    traces.endCommit();
     await erase();
     await partitions.done(chunkTopic, partition, last, epoch);
     const { outcomes } = chunk;
