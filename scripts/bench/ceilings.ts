@@ -9,7 +9,9 @@ import {
   indexEntry,
   type LeadRecord,
   type LeadWrite,
+  listedStages,
   newRecord,
+  previousOrder,
   type StoreVersion,
 } from '@leadscorer/core';
 import { evaluateEvent, type Model } from '@leadscorer/engine';
@@ -201,6 +203,7 @@ export async function commitCeiling(
   const records = new Map<string, { record: LeadRecord; bytes: Buffer | undefined }>();
   const calls: CommitCall[] = [];
   const outcomes: ItemOutcome[] = [];
+  const listed = new Set(listedStages(model));
   let events = 0;
   let leadWrites = 0;
   while (events < o.events) {
@@ -216,6 +219,7 @@ export async function commitCeiling(
       const known = records.get(lead);
       const record = known?.record ?? newRecord(model);
       const stage = known ? record.state.stage : undefined;
+      const previous = known ? previousOrder(lead, record, o.now, model, listed) : undefined;
       const r = applyToLead(record, items, at, outcomes, o.now, model, HISTORY_LENGTH);
       if (!r.changed) continue;
       const before = record.due;
@@ -227,7 +231,7 @@ export async function commitCeiling(
         ...(record.due !== before || !known ? { due: record.due } : {}),
         changes: r.changes,
         // The query indexes, as the services write them (core scorer.ts).
-        index: { before: stage, entry: indexEntry(lead, record, o.now, model) },
+        index: { before: stage, entry: indexEntry(lead, record, o.now, model), previous },
       };
       writes.push(write);
       // Registers a partition's offset source the first time one of its events is written.

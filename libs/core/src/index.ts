@@ -25,6 +25,7 @@ export {
   listedStages,
   ORDER_BAND,
   orderKey,
+  previousOrder,
   scoreOfKey,
 } from './indexes.ts';
 export { cloneRecord, MemoryScoreStore } from './memory-store.ts';

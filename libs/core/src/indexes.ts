@@ -85,6 +85,29 @@ export function indexEntry(leadId: string, record: LeadRecord, now: number, mode
 export interface IndexUpdate {
   before: string | undefined;
   entry: IndexEntry;
+  /**
+   * The order keys of the record the write replaces, computed at the same time with the same
+   * model, when the indexes hold it under a listed stage (`before`). An order key does not move as
+   * time passes, so a sort whose key is unchanged (a dimension the events did not touch) needs no
+   * write, and neither does the entry time while the stage stays without a stage change: the store
+   * skips them. Within a generation every writer writes the indexes with the generation's model,
+   * so the keys Redis holds are these. Undefined: every sort is written.
+   */
+  previous?: readonly number[];
+}
+
+/**
+ * The order keys of a stored record before a write changes it (IndexUpdate.previous): only for a
+ * lead in a listed stage, the only ones whose sorts a write could skip.
+ */
+export function previousOrder(
+  leadId: string,
+  record: LeadRecord,
+  now: number,
+  model: Model,
+  listed: ReadonlySet<string>,
+): number[] | undefined {
+  return listed.has(record.state.stage) ? indexEntry(leadId, record, now, model).order : undefined;
 }
 
 /** The stages a model's leads can be in: its ladder, then 'disqualified'. */

@@ -8,7 +8,7 @@ import {
   type ItemOutcome,
   newRecord,
 } from './apply-lead.ts';
-import { indexEntry } from './indexes.ts';
+import { indexEntry, listedStages, previousOrder } from './indexes.ts';
 import type { CommitGuard, LeadWrite, RecordedChange, ScoreStore } from './ports.ts';
 
 /**
@@ -63,6 +63,7 @@ export async function applyChunk(
     else byLead.set(lead, [i]);
   }
   const recorded: RecordedChange[] = [];
+  const listed = new Set(listedStages(model));
   let conflicts = 0;
   let pending = [...byLead.keys()];
   for (let attempt = 1; pending.length > 0; attempt++) {
@@ -75,6 +76,7 @@ export async function applyChunk(
       // A new lead has no schedule entry to keep: undefined makes its first due time differ.
       const scheduled = found ? record.due : undefined;
       const before = found ? record.state.stage : undefined;
+      const previous = found ? previousOrder(lead, record, now, model, listed) : undefined;
       const r = applyToLead(
         record,
         items,
@@ -94,7 +96,7 @@ export async function applyChunk(
         // The schedule is written only when it moves: most commits leave it alone.
         ...(record.due !== scheduled ? { due: record.due } : {}),
         changes: r.changes,
-        index: { before, entry: indexEntry(lead, record, now, model) },
+        index: { before, entry: indexEntry(lead, record, now, model), previous },
       });
     }
     if (writes.length === 0) break;
@@ -126,6 +128,7 @@ export async function advanceDue(
   let pending = await store.dueLeads(shard, now, limit);
   const leads = pending.length;
   const recorded: RecordedChange[] = [];
+  const listed = new Set(listedStages(model));
   let conflicts = 0;
   for (let attempt = 1; pending.length > 0; attempt++) {
     if (attempt > (opts.maxAttempts ?? DEFAULT_ATTEMPTS)) throw conflictError(pending.length, attempt - 1);
@@ -139,6 +142,7 @@ export async function advanceDue(
       }
       const record = found.record;
       const before = record.state.stage;
+      const previous = previousOrder(lead, record, now, model, listed);
       const r = advanceLead(record, lead, now, model, historyLength, guard?.epoch);
       const due = dueOf(record, now, model);
       // The schedule entry is what brought us here: always write it, so that a lead whose
@@ -149,7 +153,9 @@ export async function advanceDue(
       writes.push({
         leadId: lead,
         expected: found.version,
-        ...(rewrite ? { record, index: { before, entry: indexEntry(lead, record, now, model) } } : {}),
+        ...(rewrite
+          ? { record, index: { before, entry: indexEntry(lead, record, now, model), previous } }
+          : {}),
         due,
         changes: r.changes,
       });

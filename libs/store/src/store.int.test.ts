@@ -260,6 +260,52 @@ describe('RedisScoreStore: the core and the engine through real Redis', () => {
     ).toBe(true);
   });
 
+  it('commits a chunk of more leads than one call takes under a partition guard: the calls chain their marks', async () => {
+    const p = prefix('t-chain');
+    const s = new RedisScoreStore({
+      client: redis,
+      keys: { prefix: p, shards: SHARDS },
+      model,
+      maxLeadsPerCall: 7,
+    });
+    await s.initialize('0', false);
+    const now = START + DAY;
+    const items = Array.from({ length: 60 }, (_, i) => ({
+      leadId: `chain-${i}`,
+      source: 'w0',
+      offset: i,
+      effect: evaluateEvent(model, {
+        eventId: `c${i}`,
+        leadId: `chain-${i}`,
+        eventTime: now,
+        type: 'trial',
+        props: { accountId: 'a', action: 'signup' },
+      }),
+    }));
+    const field = 'g|t|0';
+    const guard = {
+      epoch: '0',
+      partition: { field, known: new Map<number, string | null>(), next: -1, allShards: true },
+    };
+    await s.commit([], now, guard);
+    // Nine calls at once, most shards covered by several of them: none refused.
+    for (const at of [0, 30]) {
+      guard.partition.next = at + 29;
+      guard.partition.allShards = false;
+      const res = await applyChunk(s, items.slice(at, at + 30), now, opts, guard);
+      expect(res.outcomes.every((o) => o === 'applied')).toBe(true);
+    }
+    expect((await s.read(items.map((i) => i.leadId))).size).toBe(60);
+    // What the guard knows is what every shard holds.
+    const held = await s.positions(field);
+    held.forEach((pos, shard) => {
+      expect(pos?.mark, `shard ${shard}`).toBe(guard.partition.known.get(shard));
+    });
+    await expect(
+      s.commit([], now, { ...guard, partition: { ...guard.partition, allShards: true } }),
+    ).resolves.toBeDefined();
+  });
+
   it('counts an upstream duplicate once whatever other services applied in between (the trial reproduction)', async () => {
     const s = store(redis, prefix('t-dup'));
     const now = START + DAY;

@@ -188,9 +188,12 @@ export class RedisScoreStore implements ScoreStore {
     }
     const started = performance.now();
     const marks = calls.map(() => (partition ? this.marks.next(partition.next) : undefined));
+    const guards = partition ? chainGuards(guard!, calls, marks) : calls.map(() => guard);
     const replies = await Promise.all(
       calls.map((c, i) =>
-        this.sendCommit(commitCall(keys, c.writes, now, names, guard, c.shards, marks[i], this.indexLayout)),
+        this.sendCommit(
+          commitCall(keys, c.writes, now, names, guards[i], c.shards, marks[i], this.indexLayout),
+        ),
       ),
     ).catch((err: unknown) => {
       throw redisError(err, 'commit');
@@ -662,20 +665,25 @@ function packIndexOps(
     });
   };
   if (w.record && w.index) {
-    const { before, entry } = w.index;
+    const { before, entry, previous } = w.index;
     const moved = before !== undefined && before !== entry.stage;
     if (moved && listed.includes(before)) {
       for (const d of dimensions) op(OP.zrem, queryKey(keys, shard, before, d));
       op(OP.zrem, queryKey(keys, shard, before, ENTERED));
     }
     if (listed.includes(entry.stage)) {
+      // Still in the stage the indexes hold it under, with the keys they hold known: only the
+      // sorts whose key moved are written (IndexUpdate.previous).
+      const known = before === entry.stage && previous !== undefined ? previous : undefined;
       dimensions.forEach((d, i) => {
-        op(OP.zadd, queryKey(keys, shard, entry.stage, d), entry.order[i]!);
+        if (known?.[i] !== entry.order[i])
+          op(OP.zadd, queryKey(keys, shard, entry.stage, d), entry.order[i]!);
       });
       // Same stage and no stage change on the way (a write can leave a stage and come back):
       // keep the time it entered (NX; a lead indexed before it had history gets one).
-      const kind = before === entry.stage && w.changes.length === 0 ? OP.zaddNx : OP.zadd;
-      op(kind, queryKey(keys, shard, entry.stage, ENTERED), entry.enteredAt);
+      const same = before === entry.stage && w.changes.length === 0;
+      if (!(same && known))
+        op(same ? OP.zaddNx : OP.zadd, queryKey(keys, shard, entry.stage, ENTERED), entry.enteredAt);
     }
     op(OP.zaddServerTime, updatedKey(keys, shard));
   }
@@ -686,6 +694,30 @@ function packIndexOps(
     packed.u16(x(snapshotKey(keys, shard)));
     packed.bytes(b);
   }
+}
+
+/**
+ * The guard of each of one commit's calls. The calls go out at once on one connection (one per
+ * node on a Cluster), so Redis runs them in the order sent; where two calls cover the same shard
+ * (a chunk of more than maxLeadsPerCall leads), the later one expects the mark the earlier one
+ * writes there. Each call still checks and marks every shard it covers: losing any one call's
+ * writes is seen, and a call refused makes every later call on its shards refused too.
+ */
+function chainGuards(
+  guard: CommitGuard,
+  calls: readonly { shards: readonly number[] }[],
+  marks: readonly (string | undefined)[],
+): CommitGuard[] {
+  const partition = guard.partition!;
+  const held = new Map(partition.known);
+  return calls.map((c, i) => {
+    const known = new Map<number, string | null>();
+    for (const shard of c.shards) {
+      known.set(shard, held.get(shard) ?? null);
+      held.set(shard, marks[i]!);
+    }
+    return { ...guard, partition: { ...partition, known } };
+  });
 }
 
 /** The partition guard argument (lua/commit.lua ARGV[4]). */
