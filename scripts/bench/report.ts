@@ -170,6 +170,7 @@ export function markdown(r: BenchResult): string {
       );
     }
     out.push(...drainTable(d), '', drainSummary(d, m.cores));
+    if (c?.store) out.push('', outcomeCheck(d, c.store));
     if (r.drainScaled) {
       const x = r.drainScaled;
       out.push(
@@ -238,6 +239,29 @@ function drainTable(d: NonNullable<BenchResult['drain']>): string[] {
     ),
     `| **all** | ${n0(d.events)} | ${n1(d.seconds)} | **${n0(d.perSecond)}** | | | | | | | | | |`,
   ];
+}
+
+/**
+ * The drain's outcome counts beside the store path's on the same events: the services must
+ * decide as one process does. Deduplicated far above the store path's means the services read
+ * and applied events twice (the fenced-chunk bug of 2026-12-02 showed as 74 % deduplicated).
+ */
+function outcomeCheck(
+  d: NonNullable<BenchResult['drain']>,
+  store: NonNullable<BenchResult['ceilings']['store']>,
+): string {
+  const sum = (k: 'applied' | 'deduplicated' | 'filtered') => d.services.reduce((a, x) => a + x[k], 0);
+  const total = sum('applied') + sum('deduplicated') + sum('filtered');
+  const o = store.outcomes;
+  const storeTotal = Object.values(o).reduce((a, b) => a + b, 0);
+  const share = (n: number, of: number) => (of > 0 ? pct(n / of) : 'n/a');
+  const dedup = sum('deduplicated') / (total || 1);
+  const storeDedup = ((o.duplicate ?? 0) + (o.redelivered ?? 0)) / (storeTotal || 1);
+  const verdict =
+    Math.abs(dedup - storeDedup) <= 0.01
+      ? 'the same decisions'
+      : '**they differ: events were read twice or lost; the numbers above are not comparable**';
+  return `Outcomes of the drain: applied ${share(sum('applied'), total)}, deduplicated ${share(sum('deduplicated'), total)}, filtered ${share(sum('filtered'), total)}; the store path on the same events: applied ${share(o.applied ?? 0, storeTotal)}, deduplicated ${pct(storeDedup)}, filtered ${share(o.filtered ?? 0, storeTotal)}: ${verdict}.`;
 }
 
 function drainSummary(d: NonNullable<BenchResult['drain']>, cores: number): string {
