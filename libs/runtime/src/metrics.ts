@@ -24,6 +24,7 @@ export interface Metrics {
   stageChangesWithdrawn: Counter;
   generation: Gauge;
   outboxDepth: Gauge;
+  snapshotQueueDepth: Gauge;
   ruleHits: Counter<'rule'>;
   /** HTTP server requests of the ops server (and the read API), by method, route template, status. */
   httpRequests: Counter<HttpLabel>;
@@ -153,6 +154,11 @@ export function createMetrics(service: string, opts: { defaultMetrics?: boolean 
     outboxDepth: new Gauge({
       name: 'leadscorer_outbox_depth',
       help: 'Stage changes recorded in Redis and not yet published',
+      registers: r,
+    }),
+    snapshotQueueDepth: new Gauge({
+      name: 'leadscorer_snapshot_queue_depth',
+      help: 'Stage changes and tombstones queued in Redis and not yet written to lead.stage.v1',
       registers: r,
     }),
     ruleHits: new Counter({

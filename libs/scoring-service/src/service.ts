@@ -255,6 +255,7 @@ export function startRelayService(
       topic: w.catalogue.get('lead.stage.v1').topic,
       producer,
       log: w.log.child({ component: 'snapshots' }),
+      metrics: w.metrics,
       intervalMs: w.env.RELAY_INTERVAL_MS,
       minAgeMs: 0,
     });

@@ -4,7 +4,7 @@ import { SchemaRegistry } from '@kafkajs/confluent-schema-registry';
 import { createSerde } from '@leadscorer/contracts';
 import { applyChunk } from '@leadscorer/core';
 import { loadModel } from '@leadscorer/engine';
-import { createLogger } from '@leadscorer/runtime';
+import { createLogger, createMetrics } from '@leadscorer/runtime';
 import { RedisScoreStore, SHARDS } from '@leadscorer/store';
 import { Redis } from 'ioredis';
 import type { Producer } from 'kafkajs';
@@ -133,9 +133,29 @@ describe('lead.stage.v1 (real Kafka, registry, Redis)', () => {
     // Erasure: five leads that changed stage leave every index and get a tombstone queued.
     const erased = changed.slice(0, 5).map(([id]) => id);
     await store.removeFromIndexes(erased);
+    // What waits is in leadscorer_snapshot_queue_depth (a writer that finds every entry too young
+    // writes nothing and says how many wait).
+    const metrics = createMetrics('test', { defaultMetrics: false });
+    const watcher = new StageSnapshotWriter({
+      current: () => ({ store }),
+      serde,
+      topic,
+      producer: producers[0]!,
+      log,
+      metrics,
+      intervalMs: 50,
+      minAgeMs: 3_600_000,
+      leaseMs: 40,
+    });
+    const depth = async () => (await metrics.snapshotQueueDepth.get()).values[0]?.value;
+    await watcher.pass();
+    expect(await depth()).toBeGreaterThanOrEqual(erased.length);
     for (let i = 0; i < 50 && (await store.snapshotDepth()) > 0; i++)
       await Promise.all(writers.map((w) => w.pass()));
     expect(await store.snapshotDepth()).toBe(0);
+    await new Promise((r) => setTimeout(r, 50));
+    await watcher.pass();
+    expect(await depth()).toBe(0);
 
     const messages = await readAll();
     const rebuilt = new Map<string, { stage: string; sequence: number }>();

@@ -3,7 +3,7 @@ import { type Serde, toStageSnapshotRecord } from '@leadscorer/contracts';
 import type { StageChangeRecord } from '@leadscorer/core';
 import { transitionId } from '@leadscorer/engine';
 import { LeadScorerError } from '@leadscorer/errors';
-import type { Logger } from '@leadscorer/runtime';
+import type { Logger, Metrics } from '@leadscorer/runtime';
 import type { RedisScoreStore } from '@leadscorer/store';
 import { type Kafka, Partitioners, type Producer } from 'kafkajs';
 
@@ -34,6 +34,8 @@ export interface StageSnapshotWriterOptions {
   /** An idempotent producer (snapshotProducer), connected. */
   producer: Producer;
   log: Logger;
+  /** Sets leadscorer_snapshot_queue_depth after each pass. */
+  metrics?: Metrics;
   intervalMs: number;
   /** Entries younger than this wait (the publish hold). */
   minAgeMs: number;
@@ -106,6 +108,7 @@ export class StageSnapshotWriter {
           if (pending.length < batch) break;
         }
       }
+      this.opts.metrics?.snapshotQueueDepth.set(await store.snapshotDepth());
       this.healthy = true;
       if (written > 0) this.opts.log.debug({ written }, 'lead.stage.v1 snapshots written');
     } catch (err) {
