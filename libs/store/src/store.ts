@@ -395,46 +395,26 @@ export class RedisScoreStore implements ScoreStore {
 
   /**
    * Writes records into a generation nobody else writes yet (a rescore loading what it rebuilt):
-   * plain SET and ZADD in pipelines, one shard per pipeline (one slot, so a Cluster takes it
-   * whole), no compare-and-set, no outbox, no state check. Never for a live generation.
+   * through the commit script as new leads (a lead that exists already is an error), without the
+   * state epoch or partition checks and with no stage changes. Never for a live generation.
    */
   async load(records: readonly (readonly [string, LeadRecord])[], now: number): Promise<void> {
-    const { client, keys } = this.opts;
-    const names = await this.namesFor(
-      records.map(([leadId, record]) => ({ leadId, expected: undefined, record, changes: [] })),
-    );
-    const byShard = new Map<number, (readonly [string, LeadRecord])[]>();
-    for (const r of records) {
-      const shard = shardOf(r[0], keys.shards);
-      const list = byShard.get(shard);
-      if (list) list.push(r);
-      else byShard.set(shard, [r]);
-    }
-    try {
-      await Promise.all(
-        [...byShard].map(async ([shard, list]) => {
-          const p = client.pipeline();
-          const { dimensions: dims, listed } = this.indexLayout;
-          for (const [leadId, record] of list) {
-            p.set(leadKey(keys, leadId), encodeRecord(record, now, names));
-            if (record.due !== null) p.zadd(dueKey(keys, shard), record.due, leadId);
-            // The query indexes, as a commit writes them for a new lead (the write time in µs:
-            // the loader's clock, as no commit has the server's here).
-            const entry = indexEntry(leadId, record, now, this.opts.model);
-            if (listed.includes(entry.stage)) {
-              dims.forEach((d, i) => {
-                p.zadd(queryKey(keys, shard, entry.stage, d), entry.order[i]!, leadId);
-              });
-              p.zadd(queryKey(keys, shard, entry.stage, ENTERED), entry.enteredAt, leadId);
-            }
-            p.zadd(updatedKey(keys, shard), now * 1000, leadId);
-          }
-          const replies = (await p.exec()) ?? [];
-          for (const [err] of replies) if (err) throw err;
-        }),
+    // One packed argument per call instead of several commands per lead: encoding many small
+    // commands was most of the load's time (3.8 s instead of 5.6-6.2 for 200,000 leads).
+    const writes: LeadWrite[] = records.map(([leadId, record]) => ({
+      leadId,
+      expected: undefined,
+      record,
+      ...(record.due === null ? {} : { due: record.due }),
+      changes: [],
+      index: { before: undefined, entry: indexEntry(leadId, record, now, this.opts.model) },
+    }));
+    const result = await this.commit(writes, now);
+    if (result.conflicts.length > 0) {
+      throw new LeadScorerError(
+        'INVARIANT_VIOLATED',
+        `load: ${result.conflicts.length} leads already exist in a generation nobody else writes (e.g. ${result.conflicts[0]})`,
       );
-    } catch (err) {
-      throw redisError(err, 'load');
     }
   }
 
