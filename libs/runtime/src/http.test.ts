@@ -1,7 +1,10 @@
 import { request } from 'node:http';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter } from '@opentelemetry/sdk-trace';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type OpsServer, routeMatcher, startOpsServer, UNMATCHED_ROUTE } from './http.ts';
 import { createMetrics } from './metrics.ts';
+import { createTracing } from './tracing.ts';
 
 describe('routeMatcher', () => {
   const routeOf = routeMatcher(['/metrics', '/leads/{leadId}', '/leads/{leadId}/history', '/a.b']);
@@ -22,9 +25,14 @@ describe('routeMatcher', () => {
 });
 
 /** One request on loopback; answers the status. */
-function call(port: number, method: string, path: string): Promise<number> {
+function call(
+  port: number,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path }, (res) => {
+    const req = request({ host: '127.0.0.1', port, method, path, headers }, (res) => {
       res.resume();
       res.on('end', () => resolve(res.statusCode ?? 0));
     });
@@ -93,5 +101,58 @@ describe('ops server HTTP metrics', () => {
     const text = await metrics.registry.metrics();
     expect(text).not.toContain('lead-1');
     expect(text).not.toContain('/nothing/here');
+  });
+});
+
+describe('ops server request spans', () => {
+  const PARENT = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+  const exporter = new InMemorySpanExporter();
+  const tracing = createTracing({ service: 'lead-api', exporter, scheduleDelayMs: 10 });
+  let ops: OpsServer;
+
+  beforeAll(async () => {
+    ops = await startOpsServer({
+      host: '127.0.0.1',
+      port: 0,
+      registry: createMetrics('span-test', { defaultMetrics: false }).registry,
+      live: () => true,
+      ready: () => true,
+      tracing,
+      routeTemplates: ['/leads/{leadId}'],
+      routes: [
+        async (_req, url) => {
+          if (url.pathname === '/leads/broken') throw new Error('boom');
+          return url.pathname.startsWith('/leads/') ? { status: 200, body: { ok: true } } : undefined;
+        },
+      ],
+    });
+  });
+  afterAll(async () => {
+    await ops.close();
+    await tracing.shutdown();
+  });
+
+  it('records a SERVER span per routed request under the caller trace, none for probes and scrapes', async () => {
+    expect(await call(ops.port, 'GET', '/leads/lead-7?x=1', { traceparent: PARENT })).toBe(200);
+    expect(await call(ops.port, 'GET', '/leads/broken')).toBe(500);
+    expect(await call(ops.port, 'GET', '/nowhere')).toBe(404);
+    for (const path of ['/metrics', '/healthz', '/readyz'])
+      expect(await call(ops.port, 'GET', path)).toBe(200);
+    await tracing.flush();
+    const spans = exporter.getFinishedSpans();
+    expect(spans.map((s) => s.name).sort()).toEqual(['GET', 'GET /leads/{leadId}', 'GET /leads/{leadId}']);
+    const ok = spans.find((s) => s.attributes['url.path'] === '/leads/lead-7')!;
+    expect(ok.kind).toBe(SpanKind.SERVER);
+    expect(ok.spanContext().traceId).toBe(PARENT.split('-')[1]);
+    expect(ok.parentSpanContext?.spanId).toBe(PARENT.split('-')[2]);
+    expect(ok.attributes).toMatchObject({
+      'http.request.method': 'GET',
+      'http.route': '/leads/{leadId}',
+      'http.response.status_code': 200,
+    });
+    const broken = spans.find((s) => s.attributes['url.path'] === '/leads/broken')!;
+    expect(broken.status.code).toBe(SpanStatusCode.ERROR);
+    expect(broken.attributes['http.response.status_code']).toBe(500);
+    expect(spans.find((s) => s.name === 'GET')?.attributes['http.route']).toBe(UNMATCHED_ROUTE);
   });
 });

@@ -1,8 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Registry } from 'prom-client';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import type { Tracing } from './tracing.ts';
 
 /**
  * /metrics, /healthz (the process is alive and its loop is not wedged) and /readyz (it is
@@ -33,6 +35,12 @@ export interface OpsServerOptions {
    * request with: never the raw path, which carries lead ids (unbounded, and not for labels).
    */
   routeTemplates?: readonly string[];
+  /**
+   * A SERVER span per request to a route (not /metrics, /healthz, /readyz: probes and scrapes
+   * would drown the traces), under the caller's `traceparent` when it sends one, named by method
+   * and route template, with OpenTelemetry's HTTP attributes. Only when tracing is enabled.
+   */
+  tracing?: Tracing;
 }
 
 const OPS_PATHS = new Set(['/metrics', '/healthz', '/readyz']);
@@ -78,8 +86,37 @@ export function routeMatcher(templates: readonly string[]): (path: string) => st
 export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
   const routeOf = routeMatcher([...OPS_PATHS, ...(opts.routeTemplates ?? [])]);
   const http = opts.http;
+  const tracing = opts.tracing?.enabled ? opts.tracing : undefined;
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (tracing && !OPS_PATHS.has(url.pathname)) {
+      const method = req.method && METHODS.has(req.method) ? req.method : '_OTHER';
+      const route = routeOf(url.pathname);
+      const span = tracing.tracer.startSpan(
+        route === UNMATCHED_ROUTE ? method : `${method} ${route}`,
+        {
+          kind: SpanKind.SERVER,
+          attributes: {
+            'http.request.method': method,
+            'http.route': route,
+            'url.path': url.pathname,
+            'url.scheme': 'http',
+          },
+        },
+        tracing.extract(req.headers),
+      );
+      let ended = false;
+      const end = (): void => {
+        if (ended) return;
+        ended = true;
+        const status = res.writableFinished ? res.statusCode : 499;
+        span.setAttribute('http.response.status_code', status);
+        if (status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+        span.end();
+      };
+      res.once('finish', end);
+      res.once('close', end);
+    }
     if (http) {
       const started = process.hrtime.bigint();
       // Counted once: when the answer is handed to the socket ('finish', before the client can

@@ -90,6 +90,7 @@ export async function startService<E extends CommonEnv>(spec: ServiceSpec<E>): P
       ready: async () => parts.ready() && (parts.readyProbe ? await parts.readyProbe() : true),
       log,
       http: metrics,
+      tracing,
       ...(parts.routes ? { routes: parts.routes } : {}),
       ...(parts.routeTemplates ? { routeTemplates: parts.routeTemplates } : {}),
     });
