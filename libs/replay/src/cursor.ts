@@ -66,6 +66,7 @@ export class PartitionCursor {
   private readonly eventType: EventType | null;
   private readonly projectFor: Model | undefined;
   private readonly clock: PhaseClock;
+  private readonly keep: ((leadId: string) => boolean) | undefined;
   private fileIndex = -1;
   private blocks: BlockReader | undefined;
   private reader: RecordReader | undefined;
@@ -81,7 +82,16 @@ export class PartitionCursor {
    * `allFields`: decode every field of every record (the observer's events then carry every
    * property); by default only the fields the model's evaluation reads.
    */
-  constructor(src: PartitionFiles, topicIndex: number, model: Model, clock: PhaseClock, allFields = false) {
+  constructor(
+    src: PartitionFiles,
+    topicIndex: number,
+    model: Model,
+    clock: PhaseClock,
+    allFields = false,
+    /** Only the records of these leads (a replay split over threads by lead); default all. */
+    keep?: (leadId: string) => boolean,
+  ) {
+    this.keep = keep;
     this.eventType = src.topic.eventType;
     this.projectFor = allFields ? undefined : model;
     this.name = src.topic.name as InputTopicName;
@@ -141,7 +151,7 @@ export class PartitionCursor {
   private decode(count: number): void {
     const t0 = process.hrtime.bigint();
     const { type, resolver } = this.reader!;
-    const { times, offsets, items, events, outcomes, scored, name, data } = this;
+    const { times, offsets, items, events, outcomes, scored, name, data, keep } = this;
     let pos = this.pos;
     let n = 0;
     for (let k = 0; k < count; k++) {
@@ -156,10 +166,17 @@ export class PartitionCursor {
       }
       this.lastOffset = w.offset;
       if (w.timestamp > this.maxTime) this.maxTime = w.timestamp;
+      if (scored) {
+        const e = mapToScoringEvent(name, w.value as never)!;
+        if (keep && !keep(e.leadId)) continue;
+        events[n] = e;
+      } else {
+        const o = w.value as LeadOutcome;
+        if (keep && !keep(o.leadId)) continue;
+        outcomes[n] = o;
+      }
       times[n] = this.maxTime;
       offsets[n] = w.offset;
-      if (scored) events[n] = mapToScoringEvent(name, w.value as never)!;
-      else outcomes[n] = w.value as LeadOutcome;
       n++;
     }
     this.pos = pos;

@@ -7,5 +7,12 @@
  */
 export type { Position } from '@leadscorer/archive';
 export type { EventStep, OutcomeStep, ReplayObserver } from './observer.ts';
-export { type ReplayOptions, type ReplayResult, type ReplayStats, replay } from './replay.ts';
+export {
+  type FetchedTail,
+  fetchTail,
+  type ReplayOptions,
+  type ReplayResult,
+  type ReplayStats,
+  replay,
+} from './replay.ts';
 export type { Gap, TopicSource } from './tail.ts';

@@ -273,6 +273,31 @@ describe('replay from the archive', () => {
     }
   });
 
+  it('split by lead into parts: the parts hold the whole replay records, and the lowest positions are its', async () => {
+    const stop = (_topic: string, partition: number) => (partition === 1 ? 40 : undefined);
+    const whole = await replay({ model, catalogue, archiveDir: dir, stopAt: stop });
+    const parts = await Promise.all(
+      [0, 1, 2].map((index) =>
+        replay({ model, catalogue, archiveDir: dir, stopAt: stop, part: { index, of: 3 } }),
+      ),
+    );
+    const merged = new Map<string, LeadRecord>();
+    for (const p of parts) for (const [lead, r] of p.records) merged.set(lead, r);
+    expect(parts.every((p) => p.records.size > 0)).toBe(true);
+    expect(parts.reduce((n, p) => n + p.records.size, 0)).toBe(whole.records.size);
+    for (const [lead, r] of whole.records) expect(comparable(merged.get(lead)!), lead).toEqual(comparable(r));
+    expect(parts.reduce((n, p) => n + p.stats.events + p.stats.outcomes, 0)).toBe(
+      whole.stats.events + whole.stats.outcomes,
+    );
+    const lowest = new Map<string, number>();
+    for (const p of parts)
+      for (const q of p.positions) {
+        const k = `${q.topic}/${q.partition}`;
+        lowest.set(k, Math.min(lowest.get(k) ?? Number.POSITIVE_INFINITY, q.offset));
+      }
+    expect(lowest).toEqual(new Map(whole.positions.map((q) => [`${q.topic}/${q.partition}`, q.offset])));
+  });
+
   it('reads each offset once when two files overlap, and refuses a broken file by name', async () => {
     const other = mkdtempSync(join(tmpdir(), 'replay-overlap-'));
     const copied = await writeArchive(other, catalogue, history().slice(0, 400), {

@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { type ArchiveFile, listArchive, nextOffset, type Position } from '@leadscorer/archive';
 import type { Catalogue, CatalogueTopic, InputTopicName } from '@leadscorer/contracts';
 import { HISTORY_LENGTH, type LeadRecord, type StageChangeRecord } from '@leadscorer/core';
-import type { Model } from '@leadscorer/engine';
+import { fnv1a32, type Model } from '@leadscorer/engine';
 import { PartitionCursor, type PartitionFiles, type PhaseClock } from './cursor.ts';
 import { CursorHeap } from './heap.ts';
 import { LeadTable } from './leads.ts';
 import { type EventStep, type OutcomeStep, type ReplayObserver, steps } from './observer.ts';
-import { type Gap, readTail, type TopicSource } from './tail.ts';
+import { type Gap, readTail, type TailResult, type TopicSource } from './tail.ts';
 
 /**
  * Replays history through the engine in process: the archive, then (with `topics`) what the
@@ -26,6 +26,15 @@ export interface ReplayOptions {
   archiveDir: string;
   /** Also read what the archive does not hold yet from the topics. Without it: the archive only. */
   topics?: TopicSource;
+  /** What fetchTail read from the topics already (instead of `topics`): replays share one read. */
+  fetched?: FetchedTail;
+  /**
+   * Replay only the leads of this part of a split by lead id (fnv1a32(id) % of === index): each
+   * lead's events all land in one part, in the same order as in a whole replay, so the parts'
+   * records are exactly the whole's. Positions then hold for this part's leads only (the whole's
+   * are the lowest offset per partition over all parts).
+   */
+  part?: { index: number; of: number };
   /** Which input topics to replay (logical names); default every input, outcomes included. */
   inputs?: readonly InputTopicName[];
   /**
@@ -89,28 +98,56 @@ export interface ReplayResult {
 /** Yield to the event loop every this many records (a replay runs for minutes). */
 const YIELD_EVERY = 1 << 16;
 
-export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
-  const { model, catalogue } = opts;
-  const inputs = catalogue.inputs.filter(
-    (t) => !opts.inputs || opts.inputs.includes(t.name as InputTopicName),
-  );
-  const physical = new Set(inputs.map((t) => t.topic));
-  const archived = listArchive(opts.archiveDir, physical);
-  const tailDir = opts.topics ? mkdtempSync(join(tmpdir(), 'leadscorer-replay-')) : undefined;
+/** What the topics hold beyond the archive, read once into a directory (fetchTail). */
+export interface FetchedTail extends TailResult {
+  dir: string;
+}
+
+function inputsOf(opts: Pick<ReplayOptions, 'catalogue' | 'inputs'>): CatalogueTopic[] {
+  return opts.catalogue.inputs.filter((t) => !opts.inputs || opts.inputs.includes(t.name as InputTopicName));
+}
+
+/**
+ * Reads what the topics hold beyond the archive into a temporary directory, for replays that
+ * share it (`fetched`); `remove()` deletes the directory.
+ */
+export async function fetchTail(
+  opts: Pick<ReplayOptions, 'catalogue' | 'inputs' | 'archiveDir'> & { topics: TopicSource },
+): Promise<FetchedTail & { remove(): void }> {
+  const inputs = inputsOf(opts);
+  const archived = listArchive(opts.archiveDir, new Set(inputs.map((t) => t.topic)));
+  const dir = mkdtempSync(join(tmpdir(), 'leadscorer-replay-'));
   try {
     const archiveEnd = (topic: string, partition: number) => nextOffset(archived.get(topic)?.get(partition));
-    const tail = opts.topics
-      ? await readTail(opts.topics, catalogue, inputs, archiveEnd, tailDir!)
-      : { ends: [], gaps: [], messages: 0 };
+    const tail = await readTail(opts.topics, opts.catalogue, inputs, archiveEnd, dir);
+    return { ...tail, dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
+  const { model } = opts;
+  const inputs = inputsOf(opts);
+  const physical = new Set(inputs.map((t) => t.topic));
+  const archived = listArchive(opts.archiveDir, physical);
+  const own = opts.topics && !opts.fetched ? await fetchTail({ ...opts, topics: opts.topics }) : undefined;
+  const fetched = opts.fetched ?? own;
+  try {
+    const tail = fetched ?? { ends: [], gaps: [], messages: 0 };
     const sources = partitionFiles(
       inputs,
       archived,
-      tailDir ? listArchive(tailDir, physical) : new Map(),
+      fetched ? listArchive(fetched.dir, physical) : new Map(),
       tail.ends,
     );
     const clock: PhaseClock = { read: 0n, decode: 0n, evaluate: 0n };
+    const part = opts.part;
+    const keep =
+      part && part.of > 1 ? (leadId: string) => fnv1a32(leadId) % part.of === part.index : undefined;
     const cursors = sources.map(
-      (s) => new PartitionCursor(s, inputs.indexOf(s.topic), model, clock, opts.allFields ?? false),
+      (s) => new PartitionCursor(s, inputs.indexOf(s.topic), model, clock, opts.allFields ?? false, keep),
     );
     const started = process.hrtime.bigint();
     const result = await run(opts, cursors);
@@ -131,7 +168,7 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
       stats,
     };
   } finally {
-    if (tailDir) rmSync(tailDir, { recursive: true, force: true });
+    own?.remove();
   }
 }
 
