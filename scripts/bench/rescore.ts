@@ -7,7 +7,7 @@
  * the local Kafka and registry, and prints the time of each phase and the total. Asserts
  * nothing.
  *
- *   npm run bench:rescore -- [leads=1000000] [eventsPerLead=10]
+ *   npm run bench:rescore -- [leads=1000000] [eventsPerLead=10] [threads=one per core]
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,6 +26,8 @@ import { startDedicatedRedis } from './redis-server.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const LEADS = Number(process.argv[2] ?? 1_000_000);
 const PER_LEAD = Number(process.argv[3] ?? 10);
+/** Threads that replay and load (default: the rescore's, one per core). */
+const THREADS = process.argv[4] === undefined ? undefined : Number(process.argv[4]);
 const EVENTS = LEADS * PER_LEAD;
 // A fixed prefix: an archive kept in BENCH_RESCORE_DIR names its topics with it.
 const PREFIX = 'bench-rescore.';
@@ -74,6 +76,7 @@ try {
     archiveDir: dir,
     log: createLogger('rescore', 'warn'),
     graceMs: 0,
+    ...(THREADS !== undefined ? { threads: THREADS } : {}),
     progress: log,
   });
   const total = performance.now() - started;

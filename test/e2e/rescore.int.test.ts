@@ -89,6 +89,8 @@ describe('rescore', () => {
       log: createLogger('rescore', 'warn'),
       graceMs: 500,
       freezeAtLag: 200,
+      // Replay and load split over two worker threads (the rebuild below runs them in-process).
+      threads: 2,
     });
     await producing;
     expect(report).toMatchObject({ from: 0, to: 1, rebuild: false, model: 'rescore-b', missingHistory: 0 });
@@ -153,6 +155,7 @@ describe('rescore', () => {
       archiveDir: d.archive,
       log: createLogger('rescore', 'warn'),
       graceMs: 200,
+      threads: 1,
       groups: d.groupOf,
     });
     expect(report).toMatchObject({ from: 0, to: 1, rebuild: true, modelChanges: 0 });

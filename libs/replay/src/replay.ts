@@ -101,6 +101,11 @@ const YIELD_EVERY = 1 << 16;
 /** What the topics hold beyond the archive, read once into a directory (fetchTail). */
 export interface FetchedTail extends TailResult {
   dir: string;
+  /**
+   * The archive's files as listed right before the topics were read: the replays that share this
+   * tail read exactly these, so they all see the same history (the archiver goes on writing).
+   */
+  archived: Map<string, Map<number, ArchiveFile[]>>;
 }
 
 function inputsOf(opts: Pick<ReplayOptions, 'catalogue' | 'inputs'>): CatalogueTopic[] {
@@ -120,7 +125,7 @@ export async function fetchTail(
   try {
     const archiveEnd = (topic: string, partition: number) => nextOffset(archived.get(topic)?.get(partition));
     const tail = await readTail(opts.topics, opts.catalogue, inputs, archiveEnd, dir);
-    return { ...tail, dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+    return { ...tail, dir, archived, remove: () => rmSync(dir, { recursive: true, force: true }) };
   } catch (err) {
     rmSync(dir, { recursive: true, force: true });
     throw err;
@@ -131,9 +136,9 @@ export async function replay(opts: ReplayOptions): Promise<ReplayResult> {
   const { model } = opts;
   const inputs = inputsOf(opts);
   const physical = new Set(inputs.map((t) => t.topic));
-  const archived = listArchive(opts.archiveDir, physical);
   const own = opts.topics && !opts.fetched ? await fetchTail({ ...opts, topics: opts.topics }) : undefined;
   const fetched = opts.fetched ?? own;
+  const archived = fetched?.archived ?? listArchive(opts.archiveDir, physical);
   try {
     const tail = fetched ?? { ends: [], gaps: [], messages: 0 };
     const sources = partitionFiles(

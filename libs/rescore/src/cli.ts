@@ -24,6 +24,8 @@ Options:
   --allow-missing-history   switch although some history is gone (offsets neither archived nor on
                             the topics, or leads with no event left): those start over
   --grace-ms MS             wait before deleting the old generation (default 10000)
+  --threads N               threads that replay and load, each a part of the leads (default: one
+                            per core, at most 4; 1 runs everything in the main thread)
   --abort                   clean up after a rescore that died: unfreeze the old generation and
                             delete the new one (or, past the switch, delete the old one)
   -h, --help                this text
@@ -39,6 +41,7 @@ async function main(argv: string[]): Promise<number> {
     archive?: string;
     'allow-missing-history'?: boolean;
     'grace-ms'?: string;
+    threads?: string;
     abort?: boolean;
     help?: boolean;
   };
@@ -50,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
         archive: { type: 'string' },
         'allow-missing-history': { type: 'boolean' },
         'grace-ms': { type: 'string' },
+        threads: { type: 'string' },
         abort: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -75,6 +79,10 @@ async function main(argv: string[]): Promise<number> {
   if (graceMs !== undefined && !(Number.isInteger(graceMs) && graceMs >= 0)) {
     throw new UsageError(`--grace-ms: ${values['grace-ms']} is not a whole number of milliseconds`);
   }
+  const threads = values.threads === undefined ? undefined : Number(values.threads);
+  if (threads !== undefined && !(Number.isInteger(threads) && threads >= 1 && threads <= 64)) {
+    throw new UsageError(`--threads: ${values.threads} is not a whole number from 1 to 64`);
+  }
   const archiveDir = values.archive ?? process.env.ARCHIVE_DIR;
   if (!archiveDir)
     throw new UsageError('--archive DIR (or ARCHIVE_DIR) is required: the history to rebuild from');
@@ -88,6 +96,7 @@ async function main(argv: string[]): Promise<number> {
     log,
     ...(values['allow-missing-history'] ? { allowMissingHistory: true } : {}),
     ...(graceMs !== undefined ? { graceMs } : {}),
+    ...(threads !== undefined ? { threads } : {}),
     progress: (line) => console.log(`[rescore] ${line}`),
   });
   const total = Math.round(performance.now() - started) / 1000;

@@ -13,7 +13,7 @@ import {
 } from '@leadscorer/core';
 import type { Model } from '@leadscorer/engine';
 import { LeadScorerError } from '@leadscorer/errors';
-import { replay } from '@leadscorer/replay';
+import { fetchTail } from '@leadscorer/replay';
 import {
   createKafka,
   createMetrics,
@@ -43,6 +43,7 @@ import { dropGeneration, leadIds, outboxKey, RedisScoreStore, SHARDS } from '@le
 import { type Kafka, Partitioners } from 'kafkajs';
 import { CatchUp } from './catch-up.ts';
 import { type RescoreLock, readLock, releaseLock, setPhase, takeLock } from './lock.ts';
+import { defaultThreads, replayAndLoad } from './rebuild-parts.ts';
 
 /**
  * Rescoring by replay (docs/rescore.md): every lead rebuilt from its history under a model into a
@@ -85,6 +86,8 @@ export interface RescoreOptions {
   freezeAtLag?: number;
   /** The consumer services' groups, where CONSUMER_GROUP names others (a rebuild reads them). */
   groups?: Partial<Record<ConsumerName, string>>;
+  /** Threads that replay and load, each a part of the leads (default: one per core, at most 4). */
+  threads?: number;
   progress?: (line: string) => void;
 }
 
@@ -187,29 +190,17 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
         : `rescoring generation ${from.generation} (model ${from.modelVersion}) into generation ${to} under model ${model.version}`,
     );
 
-    // 1. Replay (a rebuild stops where the services' groups are).
+    // 1-2. Replay and load, split by lead over threads that each load their own leads (a rebuild
+    // stops where the services' groups are); every lead but the erased (their events may still be
+    // on the topics). What the topics hold beyond the archive is read once, here.
     const fixed = env.CLOCK_FIXED_MS;
     const stops = rebuild ? await groupOffsets(kafka, catalogue, o.groups ?? {}) : undefined;
-    const replayed = await replay({
-      model,
+    const fetched = await fetchTail({
       catalogue,
       archiveDir: o.archiveDir,
       topics: { kafka, registryUrl: env.SCHEMA_REGISTRY_URL },
-      ...(fixed !== undefined ? { now: fixed } : {}),
-      ...(stops ? { stopAt: (topic: string, partition: number) => stops.get(`${topic}/${partition}`) } : {}),
-      finishAt: clock(),
     });
-    if (replayed.gaps.length > 0 && !o.allowMissingHistory) {
-      const g = replayed.gaps[0]!;
-      throw new LeadScorerError(
-        'CONFIG_INVALID',
-        `history is missing: ${replayed.gaps.length} offset ranges are neither archived nor on the topics any more (e.g. ${g.topic}/${g.partition} ${g.from}-${g.to}); add --allow-missing-history to rescore without them`,
-      );
-    }
-    phase('replay');
-    say(`replayed ${replayed.stats.events} events of ${replayed.records.size} leads (${seconds.replay} s)`);
-
-    // 2. Load: every lead but the erased (their events may still be on the topics).
+    let replayed: Awaited<ReturnType<typeof replayAndLoad>>;
     const erased = new ErasedLeads({
       redis,
       base,
@@ -217,14 +208,44 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
       pollMs: 1_000,
       suppressMs: env.ERASURE_SUPPRESS_DAYS * 86_400_000,
     });
-    await erased.refresh();
+    try {
+      if (fetched.gaps.length > 0 && !o.allowMissingHistory) {
+        const g = fetched.gaps[0]!;
+        throw new LeadScorerError(
+          'CONFIG_INVALID',
+          `history is missing: ${fetched.gaps.length} offset ranges are neither archived nor on the topics any more (e.g. ${g.topic}/${g.partition} ${g.from}-${g.to}); add --allow-missing-history to rescore without them`,
+        );
+      }
+      await erased.refresh();
+      const { remove: _, ...tail } = fetched;
+      replayed = await replayAndLoad(
+        {
+          env,
+          model: { text: o.model.text, file: o.model.file },
+          archiveDir: o.archiveDir,
+          fetched: tail,
+          ...(stops ? { stops: [...stops] } : {}),
+          ...(fixed !== undefined ? { now: fixed } : {}),
+          finishAt: clock(),
+          prefix: toPrefix,
+          loadNow: clock(),
+          erased: erased.hashList(),
+        },
+        o.threads ?? defaultThreads(),
+        model,
+      );
+    } finally {
+      fetched.remove();
+    }
+    // The replay's seconds: reading the topics, starting the threads and replaying, to when the
+    // slowest part began to load; the load's: from then to the last part done.
+    phase('replay');
+    seconds.replay = Math.round((seconds.replay! - replayed.loadSeconds) * 1000) / 1000;
+    seconds.load = Math.round(replayed.loadSeconds * 1000) / 1000;
+    say(`replayed ${replayed.stats.events} events of ${replayed.ids.length} leads (${seconds.replay} s)`);
+    if (replayed.leftOut > 0) say(`left out ${replayed.leftOut} erased leads`);
     const now = clock();
-    const records = [...replayed.records].filter(([id]) => !erased.has(id));
-    if (records.length < replayed.records.size)
-      say(`left out ${replayed.records.size - records.length} erased leads`);
-    for (let i = 0; i < records.length; i += 20_000) await next.load(records.slice(i, i + 20_000), now);
-    phase('load');
-    say(`loaded ${records.length} leads into generation ${to} (${seconds.load} s)`);
+    say(`loaded ${replayed.ids.length - replayed.leftOut} leads into generation ${to} (${seconds.load} s)`);
 
     // 3. Catch up while the services go on (a rebuild leaves that to the services).
     const generation = {
@@ -297,7 +318,7 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
     let missing = 0;
     const missingIds: string[] = [];
     if (!rebuild) {
-      const ids = new Set<string>(replayed.records.keys());
+      const ids = new Set<string>(replayed.ids);
       for (const id of touched) ids.add(id);
       for await (const batch of leadIds(redis, old.keys)) for (const id of batch) ids.add(id);
       const all = [...ids];
@@ -354,8 +375,7 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
     // Leads erased while this ran (erasure reaches this generation too, but with the old model's
     // indexes): erased again with this one's, before any service or reader sees it.
     await erased.refresh();
-    for (const id of new Set([...replayed.records.keys(), ...touched]))
-      if (erased.has(id)) await next.erase(id);
+    for (const id of new Set([...replayed.ids, ...touched])) if (erased.has(id)) await next.erase(id);
 
     // 7. Switch.
     const record: GenerationRecord = {
@@ -401,7 +421,7 @@ export async function rescore(o: RescoreOptions): Promise<RescoreReport> {
       to,
       rebuild,
       model: model.version,
-      leads: replayed.records.size,
+      leads: replayed.ids.length,
       events: replayed.stats.events,
       caughtUp: touched.size,
       modelChanges,

@@ -161,6 +161,11 @@ export class ErasedLeads {
     return this.hashes.size;
   }
 
+  /** The hashes (core leadHash) of the leads erased within the suppression window. */
+  hashList(): string[] {
+    return [...this.hashes.keys()];
+  }
+
   has(leadId: string): boolean {
     return this.hashes.size > 0 && this.hashes.has(leadHash(leadId));
   }
