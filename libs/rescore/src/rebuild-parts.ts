@@ -34,23 +34,16 @@ export interface PartTask {
   part: { index: number; of: number };
 }
 
+/** What a part says, and what replayAndLoad says of all of them together. */
 export interface PartsResult {
   /** Every replayed lead, erased ones included (the caller erases those again before the switch). */
   ids: string[];
+  /** Per partition, where the replay ended (the lowest over the parts). */
   positions: Position[];
   stats: ReplayStats;
   /** Erased leads left out of the load. */
   leftOut: number;
-  /** Seconds: the slowest part's replay, and from then to the last part's load done. */
-  replaySeconds: number;
-  loadSeconds: number;
-}
-
-interface PartResult {
-  ids: string[];
-  positions: Position[];
-  stats: ReplayStats;
-  leftOut: number;
+  /** Seconds: the (slowest part's) replay, and from then to the (last part's) load done. */
   replaySeconds: number;
   loadSeconds: number;
 }
@@ -61,7 +54,7 @@ export function defaultThreads(): number {
 }
 
 /** Replays and loads one part (in whichever thread calls it). */
-export async function replayAndLoadPart(task: PartTask, loaded?: Model): Promise<PartResult> {
+export async function replayAndLoadPart(task: PartTask, loaded?: Model): Promise<PartsResult> {
   const model = loaded ?? loadModel(task.model.text, task.model.file);
   const catalogue = createCatalogue({ prefix: task.env.TOPIC_PREFIX });
   const stops = task.stops ? new Map(task.stops) : undefined;
@@ -145,7 +138,7 @@ export async function replayAndLoad(
   };
 }
 
-async function inWorkers(task: Omit<PartTask, 'part'>, threads: number): Promise<PartResult[]> {
+async function inWorkers(task: Omit<PartTask, 'part'>, threads: number): Promise<PartsResult[]> {
   const workers: Worker[] = [];
   try {
     return await Promise.all(
@@ -154,16 +147,19 @@ async function inWorkers(task: Omit<PartTask, 'part'>, threads: number): Promise
           workerData: { ...task, part: { index, of: threads } } satisfies PartTask,
         });
         workers.push(worker);
-        return new Promise<PartResult>((resolve, reject) => {
-          worker.once('message', (m: { result?: PartResult; error?: { code?: string; message: string } }) => {
-            if (m.result) resolve(m.result);
-            else
-              reject(
-                m.error?.code
-                  ? new LeadScorerError(m.error.code as never, m.error.message)
-                  : new Error(`rescore part ${index}: ${m.error?.message ?? 'no result'}`),
-              );
-          });
+        return new Promise<PartsResult>((resolve, reject) => {
+          worker.once(
+            'message',
+            (m: { result?: PartsResult; error?: { code?: string; message: string } }) => {
+              if (m.result) resolve(m.result);
+              else
+                reject(
+                  m.error?.code
+                    ? new LeadScorerError(m.error.code as never, m.error.message)
+                    : new Error(`rescore part ${index}: ${m.error?.message ?? 'no result'}`),
+                );
+            },
+          );
           worker.once('error', reject);
           worker.once('exit', (code) =>
             reject(new Error(`rescore part ${index} exited (${code}) without a result`)),
