@@ -9,7 +9,6 @@ import {
   indexEntry,
   type LeadRecord,
   type LeadWrite,
-  listedStages,
   newRecord,
   previousOrder,
   type StoreVersion,
@@ -203,7 +202,6 @@ export async function commitCeiling(
   const records = new Map<string, { record: LeadRecord; bytes: Buffer | undefined }>();
   const calls: CommitCall[] = [];
   const outcomes: ItemOutcome[] = [];
-  const listed = new Set(listedStages(model));
   let events = 0;
   let leadWrites = 0;
   while (events < o.events) {
@@ -219,7 +217,7 @@ export async function commitCeiling(
       const known = records.get(lead);
       const record = known?.record ?? newRecord(model);
       const stage = known ? record.state.stage : undefined;
-      const previous = known ? previousOrder(lead, record, o.now, model, listed) : undefined;
+      const previous = known ? previousOrder(lead, record, o.now, model) : undefined;
       const r = applyToLead(record, items, at, outcomes, o.now, model, HISTORY_LENGTH);
       if (!r.changed) continue;
       const before = record.due;

@@ -96,6 +96,9 @@ export interface IndexUpdate {
   previous?: readonly number[];
 }
 
+/** Per model, the listed stages as a set (previousOrder runs for every lead written). */
+const listedSets = new WeakMap<Model, ReadonlySet<string>>();
+
 /**
  * The order keys of a stored record before a write changes it (IndexUpdate.previous): only for a
  * lead in a listed stage, the only ones whose sorts a write could skip.
@@ -105,8 +108,12 @@ export function previousOrder(
   record: LeadRecord,
   now: number,
   model: Model,
-  listed: ReadonlySet<string>,
 ): number[] | undefined {
+  let listed = listedSets.get(model);
+  if (!listed) {
+    listed = new Set(listedStages(model));
+    listedSets.set(model, listed);
+  }
   return listed.has(record.state.stage) ? indexEntry(leadId, record, now, model).order : undefined;
 }
 

@@ -8,7 +8,7 @@ import {
   type ItemOutcome,
   newRecord,
 } from './apply-lead.ts';
-import { indexEntry, listedStages, previousOrder } from './indexes.ts';
+import { indexEntry, previousOrder } from './indexes.ts';
 import type { CommitGuard, LeadWrite, RecordedChange, ScoreStore } from './ports.ts';
 
 /**
@@ -63,7 +63,6 @@ export async function applyChunk(
     else byLead.set(lead, [i]);
   }
   const recorded: RecordedChange[] = [];
-  const listed = new Set(listedStages(model));
   let conflicts = 0;
   let pending = [...byLead.keys()];
   for (let attempt = 1; pending.length > 0; attempt++) {
@@ -76,7 +75,7 @@ export async function applyChunk(
       // A new lead has no schedule entry to keep: undefined makes its first due time differ.
       const scheduled = found ? record.due : undefined;
       const before = found ? record.state.stage : undefined;
-      const previous = found ? previousOrder(lead, record, now, model, listed) : undefined;
+      const previous = found ? previousOrder(lead, record, now, model) : undefined;
       const r = applyToLead(
         record,
         items,
@@ -128,7 +127,6 @@ export async function advanceDue(
   let pending = await store.dueLeads(shard, now, limit);
   const leads = pending.length;
   const recorded: RecordedChange[] = [];
-  const listed = new Set(listedStages(model));
   let conflicts = 0;
   for (let attempt = 1; pending.length > 0; attempt++) {
     if (attempt > (opts.maxAttempts ?? DEFAULT_ATTEMPTS)) throw conflictError(pending.length, attempt - 1);
@@ -142,7 +140,7 @@ export async function advanceDue(
       }
       const record = found.record;
       const before = record.state.stage;
-      const previous = previousOrder(lead, record, now, model, listed);
+      const previous = previousOrder(lead, record, now, model);
       const r = advanceLead(record, lead, now, model, historyLength, guard?.epoch);
       const due = dueOf(record, now, model);
       // The schedule entry is what brought us here: always write it, so that a lead whose
